@@ -697,7 +697,9 @@ void scheduler::blocking_main(blocking_thread& self) noexcept {
     const std::coroutine_handle<> task = job->task;
     job->run(job);
     owner->schedule_wake(task);
-    blocking_in_flight_.fetch_sub(1, std::memory_order_seq_cst);
+    // Virtual time may wait only for this call to end before jumping ahead.
+    if (blocking_in_flight_.fetch_sub(1, std::memory_order_seq_cst) == 1 && virtual_time_)
+      wake_driver();
     lock.lock();
   }
   --blocking_threads_;
