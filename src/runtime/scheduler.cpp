@@ -33,6 +33,15 @@ struct driving_scope {
 };
 
 constexpr std::uint32_t max_lifo_polls = 3;
+constexpr std::int64_t spin_before_park_ns = 20'000;
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
 constexpr std::uint32_t global_queue_interval = 61;
 constexpr std::uint64_t event_fd_token = UINT64_MAX;
 constexpr std::int64_t no_deadline_ns = INT64_MAX;
@@ -259,20 +268,33 @@ void* scheduler::next_task(worker& w) noexcept {
   return inject_pop(w);
 }
 
-void* scheduler::search(worker& w) noexcept {
+void* scheduler::steal(worker& w) noexcept {
   const std::size_t n = workers_.size();
-  if (n > 1 && transition_to_searching(w)) {
-    w.random ^= w.random << 13;
-    w.random ^= w.random >> 7;
-    w.random ^= w.random << 17;
-    const std::size_t start = w.random % n;
-    for (std::size_t i = 0; i < n; ++i) {
-      worker& victim = *workers_[(start + i) % n];
-      if (&victim == &w) continue;
-      if (void* task = victim.queue.steal_into(w.queue)) return task;
-    }
+  w.random ^= w.random << 13;
+  w.random ^= w.random >> 7;
+  w.random ^= w.random << 17;
+  const std::size_t start = w.random % n;
+  for (std::size_t i = 0; i < n; ++i) {
+    worker& victim = *workers_[(start + i) % n];
+    if (&victim == &w) continue;
+    if (void* task = victim.queue.steal_into(w.queue)) return task;
   }
   return inject_pop(w);
+}
+
+void* scheduler::search(worker& w) noexcept {
+  if (workers_.size() == 1 || !transition_to_searching(w)) return inject_pop(w);
+  if (void* task = steal(w)) return task;
+  // Keep searching for a few microseconds before parking: waking a parked
+  // worker costs the waker a syscall and both sides a context switch, and
+  // while we search, wakers skip it. Bursts of spawns stay syscall-free.
+  const std::int64_t give_up = steady_ns() + spin_before_park_ns;
+  for (;;) {
+    for (int i = 0; i < 16; ++i) cpu_relax();
+    if (void* task = steal(w)) return task;
+    if (shutdown_.load(std::memory_order_relaxed) || steady_ns() > give_up)
+      return nullptr;
+  }
 }
 
 void scheduler::run(worker& w, void* task) noexcept {
