@@ -16,6 +16,8 @@
 // Thread-safety: thread-local lists; the central pool is locked.
 #pragma once
 
+#include <sys/mman.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -56,10 +58,29 @@ struct frame_cache {
 inline constinit thread_local frame_cache thread_frame_cache{};
 
 struct frame_pool {
+  static constexpr std::size_t first_slab = 16 * 1024;
+  static constexpr std::size_t huge_slab = 2 * 1024 * 1024;
   std::mutex mutex;
-  frame_node* batches[frame_cache::classes] = {};  // each batch holds `batch` frames
+  frame_node* batches[frame_cache::classes] = {};  // each batch holds up to `batch` frames
+  std::size_t next_slab[frame_cache::classes] = {};  // slabs double up to huge_slab
 };
 inline frame_pool central_frame_pool;
+
+// Memory for a slab. Slabs start small (small programs stay small) and
+// double; 2 MiB slabs are huge-page aligned and ask for transparent huge
+// pages, which cuts page faults when millions of tasks exist at once.
+inline void* allocate_slab(std::size_t bytes) {
+  if (bytes < frame_pool::huge_slab) return ::operator new(bytes);
+  void* raw = ::mmap(nullptr, 2 * bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) throw std::bad_alloc();
+  const auto address = reinterpret_cast<std::uintptr_t>(raw);
+  const std::uintptr_t aligned = (address + bytes - 1) & ~(static_cast<std::uintptr_t>(bytes) - 1);
+  if (aligned > address) ::munmap(raw, aligned - address);
+  const std::uintptr_t tail = address + 2 * bytes - (aligned + bytes);
+  if (tail > 0) ::munmap(reinterpret_cast<void*>(aligned + bytes), tail);
+  ::madvise(reinterpret_cast<void*>(aligned), bytes, MADV_HUGEPAGE);
+  return reinterpret_cast<void*>(aligned);
+}
 
 // Refills an empty thread list for `size_class` and returns one frame.
 inline void* refill_frames(frame_cache& cache, std::size_t size_class) {
@@ -72,17 +93,46 @@ inline void* refill_frames(frame_cache& cache, std::size_t size_class) {
       return batch;
     }
   }
-  // Carve a slab: one malloc for a batch of frames.
-  const std::size_t bytes = size_class * frame_cache::granule;
-  auto* slab = static_cast<unsigned char*>(::operator new(bytes * frame_cache::batch));
+  // Carve a new slab: this thread keeps one batch, the pool gets the rest.
+  const std::size_t frame_bytes = size_class * frame_cache::granule;
+  std::size_t slab_bytes = 0;
+  {
+    std::lock_guard lock(central_frame_pool.mutex);
+    std::size_t& next = central_frame_pool.next_slab[size_class];
+    if (next == 0) next = frame_pool::first_slab;
+    slab_bytes = next;
+    if (next < frame_pool::huge_slab) next *= 2;
+  }
+  auto* slab = static_cast<unsigned char*>(allocate_slab(slab_bytes));
+  const std::size_t frames = slab_bytes / frame_bytes;
+  auto frame_at = [&](std::size_t i) { return reinterpret_cast<frame_node*>(slab + i * frame_bytes); };
+  // Frame 0 is returned; frames 1..batch-1 form this thread's list.
+  const std::size_t own = frames < frame_cache::batch ? frames : frame_cache::batch;
   frame_node* head = nullptr;
-  for (std::uint32_t i = frame_cache::batch; i > 1; --i) {  // frame 0 is returned
-    auto* n = reinterpret_cast<frame_node*>(slab + (i - 1) * bytes);
+  for (std::size_t i = own; i > 1; --i) {
+    frame_node* n = frame_at(i - 1);
     n->next = head;
     head = n;
   }
   cache.heads[size_class] = head;
-  cache.counts[size_class] = frame_cache::batch - 1;
+  cache.counts[size_class] = static_cast<std::uint32_t>(own - 1);
+  // The rest goes to the pool in batches.
+  frame_node* batches = nullptr;
+  for (std::size_t first = own; first < frames; first += frame_cache::batch) {
+    const std::size_t last = first + frame_cache::batch < frames ? first + frame_cache::batch : frames;
+    for (std::size_t i = first; i < last; ++i) frame_at(i)->next = i + 1 < last ? frame_at(i + 1) : nullptr;
+    frame_node* batch_head = frame_at(first);
+    batch_head->count = static_cast<std::uint32_t>(last - first);
+    batch_head->next_batch = batches;
+    batches = batch_head;
+  }
+  if (batches != nullptr) {
+    frame_node* tail = batches;
+    while (tail->next_batch != nullptr) tail = tail->next_batch;
+    std::lock_guard lock(central_frame_pool.mutex);
+    tail->next_batch = central_frame_pool.batches[size_class];
+    central_frame_pool.batches[size_class] = batches;
+  }
   return slab;
 }
 
