@@ -4,28 +4,20 @@
 // need a consistent view (a batch of lookups, say); a writer builds the next
 // snapshot off to the side and store()s or exchange()s it. A reader sees the
 // old snapshot or the new one, never a half-built ring, and the old one lives
-// until its last reader drops it. update() runs a read-modify-write (for
+// until its last reader drops it (and is freed outside the lock). update() runs a read-modify-write (for
 // example `[&](auto& s) { return s->with_node(n); }`) under a writer lock so
 // that concurrent membership changes do not lose each other.
 //
 // Thread-safety: every member is safe to call from any thread.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <utility>
-#include <version>
 
 #include "weft/result.hpp"
 #include "weft/ring/snapshot.hpp"
-
-#if defined(__cpp_lib_atomic_shared_ptr) && __cpp_lib_atomic_shared_ptr >= 201711L
-#define WEFT_RING_ATOMIC_SHARED_PTR 1
-#else
-#define WEFT_RING_ATOMIC_SHARED_PTR 0  // older library: a mutex guards the pointer copy
-#endif
 
 namespace weft::ring {
 
@@ -39,24 +31,18 @@ class atomic_ring {
   atomic_ring& operator=(const atomic_ring&) = delete;
 
   pointer load() const noexcept {
-#if WEFT_RING_ATOMIC_SHARED_PTR
-    return current_.load(std::memory_order_acquire);
-#else
     std::lock_guard lock(read_mutex_);
     return current_;
-#endif
   }
 
   void store(pointer next) noexcept { exchange(std::move(next)); }
 
   pointer exchange(pointer next) noexcept {
-#if WEFT_RING_ATOMIC_SHARED_PTR
-    return current_.exchange(std::move(next), std::memory_order_acq_rel);
-#else
-    std::lock_guard lock(read_mutex_);
-    std::swap(current_, next);
-    return next;
-#endif
+    {
+      std::lock_guard lock(read_mutex_);
+      std::swap(current_, next);
+    }
+    return next;  // the old snapshot is released outside the lock
   }
 
   // Applies change(current) and publishes its value; returns the change's
@@ -71,12 +57,11 @@ class atomic_ring {
   }
 
  private:
-#if WEFT_RING_ATOMIC_SHARED_PTR
-  std::atomic<pointer> current_;
-#else
+  // A mutex, not std::atomic<std::shared_ptr>: libstdc++ 12's atomic
+  // shared_ptr trips ThreadSanitizer (clang 14), and the critical section is
+  // one reference-count increment.
   mutable std::mutex read_mutex_;
   pointer current_;
-#endif
   std::mutex write_mutex_;
 };
 
