@@ -46,7 +46,11 @@ double seconds_since(clock_type::time_point start) {
   return std::chrono::duration<double>(clock_type::now() - start).count();
 }
 
-std::size_t heap_in_use() { return mallinfo2().uordblks; }
+// Heap bytes in use, including the large blocks malloc takes with mmap.
+std::size_t heap_in_use() {
+  const auto info = mallinfo2();
+  return info.uordblks + info.hblkhd;
+}
 
 volatile std::size_t sink = 0;
 
@@ -152,14 +156,14 @@ void run_quality(std::size_t nodes, std::size_t keys) {
   };
   for (std::string_view algorithm : algorithm_names()) measure(algorithm, algorithm, options{});
   // The vnode sweep that chose the ring default, and bounded loads at a tight epsilon.
-  for (std::uint32_t vnodes : {100U, 160U, 500U, 2000U, 4000U}) {
+  for (std::uint32_t vnodes : {100U, 160U, 500U, 1000U, 2000U}) {
     options opts;
     opts.vnodes = vnodes;
     measure(fmt::format("ring-v{}", vnodes), "ring", opts);
   }
-  options tight;
-  tight.epsilon = 0.02;
-  measure("bounded-e0.02", "bounded", tight);
+  options loose;
+  loose.epsilon = 0.25;
+  measure("bounded-e0.25", "bounded", loose);
 }
 
 void run_modulo_floor(std::size_t nodes, std::size_t keys) {
