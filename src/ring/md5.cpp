@@ -8,7 +8,7 @@
 
 
 // The vector lanes never cross a non-inline call, so the ABI note does not apply.
-#if defined(__GNUC__) && !defined(__clang__)
+#if defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 
