@@ -112,7 +112,7 @@ L.append("")
 L.append(f"Measured by `scripts/bench.sh ring` (scripts/bench-ring.sh) on {datetime.date.today()}, commit {commit}, "
          f"{cpu}, {os.cpu_count()} cores shared with other work, release build (gcc 12, -O3). Keys are `key:<i>`; "
          "nodes are `10.0.x.y:11211` with weight 1, the same for weft and every peer. Figures are single runs on a "
-         "noisy machine: compare within a table, where everything ran in the same script.")
+         "noisy machine (each lookup figure is the best of five rounds): compare within a table, where everything ran in the same script.")
 L.append("")
 L.append("### Lookup time, ns per key (lower is better)")
 L.append("")

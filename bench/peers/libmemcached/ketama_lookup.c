@@ -19,7 +19,7 @@ static double now_seconds(void) {
 }
 
 int main(int argc, char** argv) {
-  double budget = argc > 1 && strcmp(argv[1], "--quick") == 0 ? 0.05 : 0.3;
+  double budget = argc > 1 && strcmp(argv[1], "--quick") == 0 ? 0.05 : 0.5;
   static const unsigned sizes[] = {10, 100, 1000, 10000};
   enum { key_count = 65536 };
   static char keys[key_count][16];
@@ -42,15 +42,20 @@ int main(int argc, char** argv) {
         return 70;
       }
     }
-    unsigned long total = 0, lookups = 0;
-    double start = now_seconds();
-    do {
-      for (unsigned i = 0; i < key_count; ++i) total += memcached_generate_hash(memc, keys[i], lengths[i]);
-      lookups += key_count;
-    } while (now_seconds() - start < budget);
-    double elapsed = now_seconds() - start;
-    sink += total;
-    printf("lookup\tlibmemcached-ketama\t%u\t%.2f\n", n, elapsed * 1e9 / (double)lookups);
+    /* Best of five rounds, as weft-bench-ring does: the machine is shared. */
+    double best = 1e300;
+    for (int round = 0; round < 5; ++round) {
+      unsigned long total = 0, lookups = 0;
+      double start = now_seconds();
+      do {
+        for (unsigned i = 0; i < key_count; ++i) total += memcached_generate_hash(memc, keys[i], lengths[i]);
+        lookups += key_count;
+      } while (now_seconds() - start < budget / 5);
+      double ns = (now_seconds() - start) * 1e9 / (double)lookups;
+      if (ns < best) best = ns;
+      sink += total;
+    }
+    printf("lookup\tlibmemcached-ketama\t%u\t%.2f\n", n, best);
     fflush(stdout);
     memcached_free(memc);
   }
