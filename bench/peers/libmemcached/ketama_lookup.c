@@ -12,6 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+/* Keeps the lookups from being optimised away. */
+volatile unsigned long sink = 0;
+
 static double now_seconds(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -25,7 +28,6 @@ int main(int argc, char** argv) {
   static char keys[key_count][16];
   static size_t lengths[key_count];
   for (unsigned i = 0; i < key_count; ++i) lengths[i] = (size_t)snprintf(keys[i], sizeof keys[i], "key:%u", i);
-  volatile unsigned long sink = 0;
   for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; ++s) {
     unsigned n = sizes[s];
     if (n > 100) {
