@@ -26,7 +26,7 @@ std::string_view to_string(hash_function hash) noexcept;
 struct options {
   // ring and bounded: virtual nodes per unit of weight (a node gets at least 1).
   // 4000 keeps every node's share, and so every single add or remove, within
-  // about 5% of the ideal at 100 nodes (1000 gives ~10%); it costs ~48 KiB per
+  // about 5% of the ideal at 100 nodes (1000 gives ~10%); it costs ~64 KiB per
   // node: lower it for thousands of nodes, or use jumpback or maglev there.
   std::uint32_t vnodes = 4000;
   // maglev: lookup table size; must be prime and >= the node count.
