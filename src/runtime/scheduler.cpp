@@ -215,6 +215,8 @@ scheduler::~scheduler() {
   for (auto& w : workers_)
     if (w->thread.joinable()) w->thread.join();
   stop_blocking_pool();
+  // A thread that woke one of our tasks may still be inside schedule().
+  while (outside_calls_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
   scheduler* self = this;
   last_block_on.compare_exchange_strong(self, nullptr);
   ::close(event_fd_);
@@ -274,12 +276,18 @@ void scheduler::push_back(worker& w, void* task, bool notify) noexcept {
 }
 
 void scheduler::inject(void* task) noexcept {
+  // A thread outside this runtime: once the task is queued it may run, end
+  // and let block_on return, so the runtime's destructor can start while we
+  // still unpark a worker. It waits until this count drops to zero; the
+  // decrement is our last touch of the scheduler.
+  outside_calls_.fetch_add(1, std::memory_order_relaxed);  // ordered by the queue lock
   {
     std::lock_guard lock(inject_mutex_);
     inject_.push_back(task);
     inject_length_.store(inject_.size(), std::memory_order_release);
   }
   notify_one();
+  outside_calls_.fetch_sub(1, std::memory_order_release);
 }
 
 void* scheduler::inject_pop(worker& w) noexcept {

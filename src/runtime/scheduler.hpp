@@ -237,6 +237,7 @@ class scheduler {
   alignas(64) std::mutex inject_mutex_;
   std::deque<void*> inject_;
   std::atomic<std::size_t> inject_length_{0};
+  std::atomic<std::uint32_t> outside_calls_{0};  // threads inside inject(); see there
 
   // Idle bookkeeping.
   alignas(64) std::atomic<std::uint32_t> num_searching_{0};
