@@ -15,7 +15,12 @@
 //
 // Thread-safety: spawn() may be called from any thread. block_on() must not
 // be called from inside a runtime thread. The destructor stops and joins the
-// workers; tasks still parked then are abandoned, not resumed.
+// workers and waits for threads still inside a wake-up of one of its tasks.
+// Tasks still queued (runnable) are then destroyed without resuming: their
+// frames, and the locals in them, are freed, except a spawned task whose
+// join_handle is still alive (the handle may still read it): that one leaks.
+// Tasks still parked are abandoned, not freed: their handles belong to the primitives (channels, mutexes, ...) that
+// parked them, which must not wake them once the runtime is gone.
 #pragma once
 
 #include <atomic>

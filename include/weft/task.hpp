@@ -33,6 +33,8 @@ namespace detail {
 
 class scheduler;
 
+inline constexpr std::uint32_t task_frame_mark = 0x7765F7A5u;
+
 class task_promise_base {
  public:
   struct final_awaiter {
@@ -65,6 +67,9 @@ class task_promise_base {
                                                    std::coroutine_handle<>) noexcept;
     final_hook on_final = nullptr;
     std::atomic<std::uint32_t> join{0};  // see detail/spawn.hpp
+    // Marks a weft::task frame, so the runtime's destructor can tell its
+    // queued frames from foreign coroutines (sits in padding: no extra size).
+    std::uint32_t mark = task_frame_mark;
     scheduler* joiner_scheduler = nullptr;
   } spawn;
 
@@ -174,6 +179,10 @@ class [[nodiscard]] task {
 namespace detail {
 template <typename T>
 task<T> task_promise<T>::get_return_object() noexcept {
+  // The runtime finds the promise of a frame it only knows by address at the
+  // offset of the base promise (two pointers in, with GCC and clang).
+  static_assert(alignof(task_promise<T>) <= 2 * sizeof(void*),
+                "weft::task<T> supports results aligned to at most 16 bytes");
   return task<T>(std::coroutine_handle<task_promise<T>>::from_promise(*this));
 }
 inline task<void> task_promise<void>::get_return_object() noexcept {

@@ -217,10 +217,78 @@ scheduler::~scheduler() {
   stop_blocking_pool();
   // A thread that woke one of our tasks may still be inside schedule().
   while (outside_calls_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+  destroy_queued_tasks();
   scheduler* self = this;
   last_block_on.compare_exchange_strong(self, nullptr);
   ::close(event_fd_);
   ::close(epoll_fd_);
+}
+
+// The promise of the weft::task whose frame is at `address`, or nullptr for
+// a foreign coroutine. Every task promise sits where the base promise would
+// (task.hpp asserts the alignment) and carries task_frame_mark.
+static task_promise_base* task_promise_at(void* address) noexcept {
+  if (address == nullptr || address == std::noop_coroutine().address()) return nullptr;
+  auto& promise = std::coroutine_handle<task_promise_base>::from_address(address).promise();
+  return promise.spawn.mark == task_frame_mark ? &promise : nullptr;
+}
+
+// Queued tasks will never run again: free them. A queued frame may be an
+// awaited task nested in a spawned one, so walk the awaiter chain up to the
+// spawned root and destroy that (it owns the whole chain). A root that a
+// join_handle still refers to is left to that handle (it would otherwise
+// free it twice); parked tasks belong to the primitives holding their
+// handles, so they are not touched. Destroying a frame can queue more tasks
+// (a dropped join_handle, an unlocked mutex): repeat until nothing is left.
+void scheduler::destroy_queued_tasks() noexcept {
+  {
+    // Frames about to go may hold armed timers; their owners' destructors
+    // may cancel timers: detach the heap so that touches no freed entry.
+    std::lock_guard lock(timer_mutex_);
+    for (timer_node& node : timers_) node.entry->heap_index = static_cast<std::size_t>(-1);
+    timers_.clear();
+    next_deadline_.store(no_deadline_ns, std::memory_order_relaxed);
+  }
+  std::vector<std::coroutine_handle<>> kept;  // roots with a live join_handle
+  std::vector<void*> queued;
+  for (;;) {
+    queued.clear();
+    for (auto& w : workers_) {
+      if (void* task = std::exchange(w->lifo, nullptr)) queued.push_back(task);
+      while (void* task = w->queue.pop()) queued.push_back(task);
+    }
+    {
+      std::lock_guard lock(inject_mutex_);
+      queued.insert(queued.end(), inject_.begin(), inject_.end());
+      inject_.clear();
+      inject_length_.store(0, std::memory_order_relaxed);
+    }
+    bool progress = !queued.empty();
+    for (void* address : queued) {
+      std::coroutine_handle<> frame = std::coroutine_handle<>::from_address(address);
+      task_promise_base* promise = task_promise_at(address);
+      while (promise != nullptr && promise->spawn.on_final == nullptr) {
+        frame = promise->continuation();
+        promise = task_promise_at(frame.address());
+      }
+      if (promise == nullptr) continue;  // not part of a spawned weft::task: leave it
+      kept.push_back(frame);
+    }
+    // Roots whose join_handle was dropped (now or by an earlier destruction).
+    for (auto it = kept.begin(); it != kept.end();) {
+      auto& promise =
+          std::coroutine_handle<task_promise_base>::from_address(it->address()).promise();
+      if (promise.spawn.join.load(std::memory_order_acquire) == join_state::detached) {
+        const std::coroutine_handle<> root = *it;
+        it = kept.erase(it);
+        root.destroy();
+        progress = true;
+      } else {
+        ++it;
+      }
+    }
+    if (!progress) break;
+  }
 }
 
 // ---------------------------------------------------------------------------

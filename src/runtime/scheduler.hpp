@@ -197,6 +197,7 @@ class scheduler {
   void push_back(worker& w, void* task, bool notify) noexcept;
   void inject(void* task) noexcept;
   void maintenance(worker& w) noexcept;
+  void destroy_queued_tasks() noexcept;  // destructor only
 
   // Parking.
   void notify_one() noexcept;

@@ -6,6 +6,7 @@
 #include <memory>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "weft/go.hpp"
@@ -210,6 +211,79 @@ TEST(runtime, a_ping_pong_pair_cannot_starve_other_tasks) {
   // task gets its turn within a few rounds, not after the pair is done.
   EXPECT_GE(rounds_when_third_ran, 0);
   EXPECT_LT(rounds_when_third_ran, 100);
+}
+
+// Counts its own destruction (a moved-from guard does not count).
+struct destruction_counter {
+  std::atomic<int>* count;
+  explicit destruction_counter(std::atomic<int>* c) : count(c) {}
+  destruction_counter(destruction_counter&& other) noexcept
+      : count(std::exchange(other.count, nullptr)) {}
+  ~destruction_counter() {
+    if (count != nullptr) count->fetch_add(1);
+  }
+};
+
+task<> never_started([[maybe_unused]] destruction_counter guard, bool& ran) {
+  ran = true;
+  co_return;
+}
+
+task<> inner_yields([[maybe_unused]] destruction_counter guard, bool& resumed) {
+  co_await yield();
+  resumed = true;
+}
+
+task<> outer_awaits([[maybe_unused]] destruction_counter guard, std::atomic<int>* count, bool& resumed) {
+  co_await inner_yields(destruction_counter(count), resumed);
+  resumed = true;
+}
+
+TEST(runtime, destroying_the_runtime_frees_a_queued_task_that_never_started) {
+  std::atomic<int> destroyed{0};
+  bool ran = false;
+  {
+    runtime rt({.virtual_time = true});  // one thread: the spawned task stays queued
+    rt.block_on([&]() -> task<> {
+      go(never_started(destruction_counter(&destroyed), ran));  // detached
+      co_return;
+    }());
+    EXPECT_EQ(destroyed.load(), 0);
+  }
+  EXPECT_FALSE(ran);
+  EXPECT_EQ(destroyed.load(), 1);
+}
+
+TEST(runtime, destroying_the_runtime_frees_the_whole_chain_of_a_queued_nested_task) {
+  std::atomic<int> destroyed{0};
+  bool resumed = false;
+  {
+    runtime rt({.virtual_time = true});
+    rt.block_on([&]() -> task<> {
+      go(outer_awaits(destruction_counter(&destroyed), &destroyed, resumed));
+      co_await yield();  // the spawned task runs up to the inner yield, then we return
+    }());
+    EXPECT_EQ(destroyed.load(), 0);
+  }
+  EXPECT_FALSE(resumed);
+  EXPECT_EQ(destroyed.load(), 2);  // the queued inner frame and the outer one owning it
+}
+
+TEST(runtime, destroying_the_runtime_frees_queued_tasks_on_many_workers) {
+  std::atomic<int> destroyed{0};
+  std::atomic<int> started{0};
+  {
+    runtime rt({.workers = 2});
+    rt.block_on([&]() -> task<> {
+      for (int i = 0; i < 1000; ++i)
+        go([&started, guard = destruction_counter(&destroyed)]() -> task<> {
+          started.fetch_add(1);
+          for (;;) co_await yield();  // runnable forever
+        });
+      while (started.load() < 1000) co_await yield();
+    }());
+  }
+  EXPECT_EQ(destroyed.load(), 1000);
 }
 
 }  // namespace
