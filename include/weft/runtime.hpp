@@ -24,6 +24,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <exception>
@@ -43,6 +44,8 @@ struct runtime_options {
   std::size_t workers = 0;  // 0 = std::thread::hardware_concurrency()
   bool virtual_time = false;  // single-threaded, deterministic, virtual clock
   std::size_t blocking_threads = 64;  // cap of the spawn_blocking pool
+  // A spawn_blocking thread idle this long exits (a new one starts on demand).
+  std::chrono::nanoseconds blocking_idle_timeout = std::chrono::seconds(10);
 };
 
 namespace detail {

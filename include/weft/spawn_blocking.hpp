@@ -4,9 +4,10 @@
 //
 // The call runs on the runtime's blocking pool: at most
 // runtime_options::blocking_threads threads, created on demand and retired
-// after 10 s idle; further calls queue. The awaiting task gets the call's
-// return value, or its exception rethrown. Use it for file locks, DNS, and
-// synchronous C client libraries. Off a runtime the call runs inline.
+// after runtime_options::blocking_idle_timeout (10 s) idle; further calls
+// queue. The awaiting task gets the call's return value, or its exception
+// rethrown. Use it for file locks, DNS, and synchronous C client libraries.
+// Off a runtime the call runs inline.
 //
 // Under a virtual-time runtime the clock does not advance while a blocking
 // call is in flight.
@@ -16,6 +17,7 @@
 #pragma once
 
 #include <coroutine>
+#include <cstddef>
 #include <exception>
 #include <optional>
 #include <type_traits>
@@ -37,6 +39,9 @@ struct blocking_job {
 // Queues `job` on s's blocking pool. When it has run, the job's task is
 // scheduled on s.
 void submit_blocking(scheduler* s, blocking_job* job) noexcept;
+
+// Threads in s's blocking pool right now (for tests).
+std::size_t blocking_threads_alive(scheduler* s) noexcept;
 
 }  // namespace detail
 

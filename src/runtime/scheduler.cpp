@@ -158,7 +158,8 @@ void block_on_finish(std::atomic<std::uint32_t>& done) noexcept {
 scheduler::scheduler(options opts)
     : virtual_time_(opts.virtual_time),
       id_(next_scheduler_id.fetch_add(1, std::memory_order_relaxed)),
-      blocking_limit_(std::max<std::size_t>(1, opts.blocking_threads)) {
+      blocking_limit_(std::max<std::size_t>(1, opts.blocking_threads)),
+      blocking_idle_timeout_(std::max(opts.blocking_idle_timeout, std::chrono::nanoseconds(0))) {
   std::size_t count = opts.workers;
   if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
   if (virtual_time_) count = 1;
@@ -802,6 +803,12 @@ std::size_t scheduler::fire_due_timers(std::int64_t now) noexcept {
 // Blocking pool
 
 void submit_blocking(scheduler* s, blocking_job* job) noexcept { s->submit_blocking(job); }
+std::size_t blocking_threads_alive(scheduler* s) noexcept { return s->blocking_threads_alive(); }
+
+std::size_t scheduler::blocking_threads_alive() noexcept {
+  std::lock_guard lock(blocking_mutex_);
+  return blocking_threads_;
+}
 
 void scheduler::submit_blocking(blocking_job* job) noexcept {
   blocking_in_flight_.fetch_add(1, std::memory_order_seq_cst);
@@ -838,7 +845,7 @@ void scheduler::blocking_main(blocking_thread& self) noexcept {
   for (;;) {
     while (blocking_head_ == nullptr && !blocking_stop_) {
       ++blocking_idle_;
-      const auto status = blocking_ready_.wait_for(lock, std::chrono::seconds(10));
+      const auto status = blocking_ready_.wait_for(lock, blocking_idle_timeout_);
       --blocking_idle_;
       if (status == std::cv_status::timeout && blocking_head_ == nullptr) {
         // Idle for long: retire this thread.
@@ -1003,7 +1010,8 @@ clock::time_point clock::now() noexcept {
 
 runtime::runtime(runtime_options options)
     : scheduler_(std::make_unique<detail::scheduler>(detail::scheduler::options{
-          options.workers, options.virtual_time, options.blocking_threads})) {}
+          options.workers, options.virtual_time, options.blocking_threads,
+          options.blocking_idle_timeout})) {}
 
 runtime::~runtime() = default;
 

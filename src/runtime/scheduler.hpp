@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <coroutine>
 #include <cstddef>
@@ -124,6 +125,7 @@ class scheduler {
     std::size_t workers = 0;
     bool virtual_time = false;
     std::size_t blocking_threads = 64;
+    std::chrono::nanoseconds blocking_idle_timeout = std::chrono::seconds(10);
   };
 
   explicit scheduler(options opts);
@@ -149,6 +151,7 @@ class scheduler {
 
   // --- blocking pool ---
   void submit_blocking(blocking_job* job) noexcept;
+  std::size_t blocking_threads_alive() noexcept;
 
   // --- I/O ---
   // Registers `waiter` for readiness of `fd`; see io.cpp.
@@ -272,6 +275,7 @@ class scheduler {
   blocking_job* blocking_head_ = nullptr;
   blocking_job* blocking_tail_ = nullptr;
   std::size_t blocking_limit_;
+  std::chrono::nanoseconds blocking_idle_timeout_;
   std::size_t blocking_threads_ = 0;
   std::size_t blocking_idle_ = 0;
   bool blocking_stop_ = false;

@@ -102,5 +102,31 @@ TEST(spawn_blocking, virtual_time_waits_for_blocking_calls) {
   EXPECT_EQ(got, 42);
 }
 
+TEST(spawn_blocking, idle_pool_threads_retire_and_new_calls_start_new_ones) {
+  runtime rt({.workers = 1, .blocking_threads = 4, .blocking_idle_timeout = 20ms});
+  detail::scheduler* pool = rt.native_scheduler();
+  EXPECT_EQ(detail::blocking_threads_alive(pool), 0u);
+  rt.block_on([&]() -> task<> {
+    co_await spawn_blocking([] {});
+    // Waits for the retirement, not a timing claim: bounded only so that a
+    // thread that never retires fails the test instead of hanging it.
+    for (int i = 0; i < 60'000 && detail::blocking_threads_alive(pool) != 0; ++i)
+      co_await sleep_for(1ms);
+    EXPECT_EQ(detail::blocking_threads_alive(pool), 0u);
+    const int v = co_await spawn_blocking([] { return 7; });  // a fresh thread
+    EXPECT_EQ(v, 7);
+  }());
+}
+
+TEST(spawn_blocking, pool_threads_stay_while_the_idle_timeout_has_not_passed) {
+  runtime rt({.workers = 1, .blocking_threads = 4, .blocking_idle_timeout = std::chrono::hours(1)});
+  detail::scheduler* pool = rt.native_scheduler();
+  rt.block_on([&]() -> task<> {
+    co_await spawn_blocking([] {});
+    co_await sleep_for(50ms);
+    EXPECT_EQ(detail::blocking_threads_alive(pool), 1u);
+  }());
+}
+
 }  // namespace
 }  // namespace weft
