@@ -96,6 +96,82 @@ TEST(io, a_reader_and_a_writer_can_wait_on_one_fd_at_once) {
   ::close(fds[1]);
 }
 
+TEST(io, repeated_waits_on_one_fd_see_each_new_event) {
+  runtime rt({.workers = 2});
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+  constexpr int rounds = 500;
+  const int echoed = rt.block_on([&]() -> task<int> {
+    auto echo = go([&]() -> task<int> {
+      int count = 0;
+      for (int i = 0; i < rounds; ++i) {
+        if (!co_await readable(fds[1], 10s)) co_return count;
+        char c = 0;
+        if (::read(fds[1], &c, 1) != 1) co_return count;
+        if (!co_await writable(fds[1], 10s)) co_return count;
+        if (::write(fds[1], &c, 1) != 1) co_return count;
+        ++count;
+      }
+      co_return count;
+    });
+    for (int i = 0; i < rounds; ++i) {
+      EXPECT_EQ(::write(fds[0], "x", 1), 1);
+      EXPECT_TRUE(co_await readable(fds[0], 10s));
+      char c = 0;
+      EXPECT_EQ(::read(fds[0], &c, 1), 1);
+    }
+    co_return co_await echo;
+  }());
+  EXPECT_EQ(echoed, rounds);
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+TEST(io, a_reused_fd_number_does_not_see_events_of_the_file_it_had_before) {
+  runtime rt({.workers = 2});
+  rt.block_on([&]() -> task<> {
+    int first[2];
+    EXPECT_EQ(::pipe2(first, O_NONBLOCK | O_CLOEXEC), 0);
+    // Leave a wait on the first pipe armed, then keep its file alive in a
+    // duplicate while its fd number goes to a new pipe.
+    EXPECT_EQ((co_await readable(first[0], 10ms)).error().code(), errc::timeout);
+    const int keep = ::fcntl(first[0], F_DUPFD_CLOEXEC, 100);
+    EXPECT_GE(keep, 0);
+    const int number = first[0];
+    ::close(first[0]);
+    int second[2];
+    EXPECT_EQ(::pipe2(second, O_NONBLOCK | O_CLOEXEC), 0);
+    EXPECT_EQ(second[0], number);  // the number was reused
+    EXPECT_EQ(::write(first[1], "x", 1), 1);  // the old file becomes readable
+    auto idle = co_await readable(second[0], 100ms);
+    EXPECT_FALSE(idle);
+    if (!idle) {
+      EXPECT_EQ(idle.error().code(), errc::timeout);
+    }
+    EXPECT_EQ(::write(second[1], "y", 1), 1);
+    EXPECT_TRUE(co_await readable(second[0], 10s));
+    // And the fd that held the old file's number still works too.
+    EXPECT_TRUE(co_await readable(keep, 10s));
+    ::close(keep);
+    ::close(first[1]);
+    ::close(second[0]);
+    ::close(second[1]);
+  }());
+}
+
+TEST(io, two_readers_on_one_fd_both_wake) {
+  runtime rt({.workers = 2});
+  pipe_pair p;
+  rt.block_on([&]() -> task<> {
+    auto a = go([&]() -> task<result<void>> { co_return co_await readable(p.read_end, 10s); });
+    auto b = go([&]() -> task<result<void>> { co_return co_await readable(p.read_end, 10s); });
+    co_await sleep_for(5ms);
+    EXPECT_EQ(::write(p.write_end, "x", 1), 1);
+    EXPECT_TRUE(co_await a);
+    EXPECT_TRUE(co_await b);
+  }());
+}
+
 TEST(io, readable_on_a_closed_fd_is_an_io_error) {
   runtime rt({.workers = 2});
   int fds[2];
