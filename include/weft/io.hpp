@@ -67,7 +67,8 @@ class io_wait : private timer_entry {
   int watched_fd_ = -1;  // fd_ or a dup of it registered with epoll
   int error_number_ = 0;
   bool timer_armed_ = false;
-  bool registered_ = false;
+  bool registered_ = false;   // one-shot entry of our own (on a dup)
+  bool armed_on_fd_ = false;  // the fd's kept entry (scheduler::io_arm)
   bool parked_on_source_ = false;
   std::uint64_t token_ = 0;
   std::uint64_t observed_ = 0;

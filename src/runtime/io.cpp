@@ -1,4 +1,6 @@
-// readable / writable: one-shot epoll registrations with an optional timer.
+// readable / writable: an epoll entry kept per fd, one-shot, re-armed with
+// EPOLL_CTL_MOD for each wait, plus an optional timer. A second waiter in the
+// same direction watches a dup of the fd with an entry of its own.
 //
 // Two sources can settle a wait: the poller (fd ready) and the timer. The
 // first to CAS `outcome_` wins; the task is resumed by whoever drops
@@ -39,19 +41,26 @@ bool io_wait::await_suspend(std::coroutine_handle<> task) noexcept {
     }
     return handoff_.fetch_sub(1, std::memory_order_acq_rel) != 1;
   }
-  const std::uint32_t events =
-      direction_ == direction::read ? (EPOLLIN | EPOLLRDHUP) : static_cast<std::uint32_t>(EPOLLOUT);
   watched_fd_ = fd_;
-  int err = scheduler_->io_register(this, watched_fd_, events, token_);
-  if (err == EEXIST) {
-    // Another task waits on this fd: watch a duplicate (its own epoll entry).
+  int err = scheduler_->io_arm(this, fd_, direction_ == direction::write, token_);
+  if (err == 0) {
+    armed_on_fd_ = true;
+  } else if (err == EBUSY || err == EEXIST) {
+    // Another task waits on this fd in this direction (or a tcp_stream owns
+    // its entry): watch a duplicate, with a one-shot entry of its own.
+    const std::uint32_t events =
+        direction_ == direction::read ? (EPOLLIN | EPOLLRDHUP) : static_cast<std::uint32_t>(EPOLLOUT);
     const int copy = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
-    if (copy >= 0) {
+    if (copy < 0) {
+      err = errno;
+    } else {
       watched_fd_ = copy;
       err = scheduler_->io_register(this, copy, events, token_);
       if (err != 0) {
         ::close(copy);
         watched_fd_ = fd_;
+      } else {
+        registered_ = true;
       }
     }
   }
@@ -64,7 +73,6 @@ bool io_wait::await_suspend(std::coroutine_handle<> task) noexcept {
     outcome_.store(failed, std::memory_order_relaxed);
     return false;
   }
-  registered_ = true;
   if (deadline != clock::time_point::max()) {
     on_fire = &io_wait::on_timer;
     timer_armed_ = true;
@@ -113,6 +121,7 @@ void io_wait::block_without_runtime() noexcept {
 
 result<void> io_wait::await_resume() noexcept {
   if (timer_armed_) cancel_timer(scheduler_, this);
+  if (armed_on_fd_) scheduler_->io_disarm(token_, direction_ == direction::write, this);
   if (registered_) scheduler_->io_unregister(watched_fd_, token_, true);
   if (parked_on_source_) source_owner_->io_source_unpark(token_, direction_ == direction::write, this);
   if (watched_fd_ >= 0 && watched_fd_ != fd_) ::close(watched_fd_);

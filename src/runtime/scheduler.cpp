@@ -635,6 +635,21 @@ std::size_t scheduler::poll_io(std::int64_t timeout_ns) noexcept {
       }
       continue;
     }
+    if (slot.per_fd) {
+      const std::uint32_t bits = events[i].events;
+      if ((bits & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0 && slot.waiter != nullptr) {
+        std::exchange(slot.waiter, nullptr)->on_ready();
+        ++woken;
+      }
+      if ((bits & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0 && slot.writer != nullptr) {
+        std::exchange(slot.writer, nullptr)->on_ready();
+        ++woken;
+      }
+      // One-shot: the entry is disarmed now; re-arm it for the other
+      // direction's waiter, if any (it keeps waiting).
+      if (slot.waiter != nullptr || slot.writer != nullptr) io_rearm(index);
+      continue;
+    }
     if (slot.waiter == nullptr) continue;
     io_wait* waiter = std::exchange(slot.waiter, nullptr);
     waiter->on_ready();
@@ -907,6 +922,63 @@ void scheduler::io_free_slot(std::uint32_t index) noexcept {
   io_free_ = index;
 }
 
+int scheduler::io_rearm(std::uint32_t index) noexcept {
+  io_slot& slot = io_slots_[index];
+  epoll_event ev{};
+  ev.events = EPOLLONESHOT;
+  if (slot.waiter != nullptr) ev.events |= EPOLLIN | EPOLLRDHUP;
+  if (slot.writer != nullptr) ev.events |= EPOLLOUT;
+  if (slot.registered) {
+    ev.data.u64 = (static_cast<std::uint64_t>(slot.generation) << 32) | index;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, slot.fd, &ev) == 0) return 0;
+    const int err = errno;
+    // The file was closed since (its entry went with it), or its number now
+    // names another file. An entry of the old file may live on while a dup
+    // of it does: a new generation makes its events stale.
+    slot.registered = false;
+    ++slot.generation;
+    if (err != ENOENT) return err;
+  }
+  ev.data.u64 = (static_cast<std::uint64_t>(slot.generation) << 32) | index;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, slot.fd, &ev) != 0) return errno;
+  slot.registered = true;
+  return 0;
+}
+
+int scheduler::io_arm(io_wait* waiter, int fd, bool write, std::uint64_t& token) noexcept {
+  if (fd < 0) return EBADF;
+  std::lock_guard lock(io_mutex_);
+  const auto number = static_cast<std::size_t>(fd);
+  if (fd_slots_.size() <= number) fd_slots_.resize(number + 1, UINT32_MAX);
+  std::uint32_t index = fd_slots_[number];
+  if (index == UINT32_MAX) {
+    index = io_allocate_slot();
+    io_slots_[index].per_fd = true;
+    io_slots_[index].fd = fd;
+    fd_slots_[number] = index;
+  }
+  io_wait*& mine = write ? io_slots_[index].writer : io_slots_[index].waiter;
+  if (mine != nullptr) return EBUSY;
+  mine = waiter;
+  if (const int err = io_rearm(index); err != 0) {
+    (write ? io_slots_[index].writer : io_slots_[index].waiter) = nullptr;
+    return err;
+  }
+  token = (static_cast<std::uint64_t>(io_slots_[index].generation) << 32) | index;
+  io_waiters_.fetch_add(1, std::memory_order_seq_cst);
+  return 0;
+}
+
+void scheduler::io_disarm(std::uint64_t token, bool write, io_wait* waiter) noexcept {
+  io_waiters_.fetch_sub(1, std::memory_order_seq_cst);
+  std::lock_guard lock(io_mutex_);
+  io_slot& slot = io_slots_[static_cast<std::uint32_t>(token & 0xffffffffu)];
+  // Still set when the timer won; the entry stays armed (an event for nobody
+  // is dropped, and the next wait re-arms it anyway).
+  io_wait*& mine = write ? slot.writer : slot.waiter;
+  if (mine == waiter) mine = nullptr;
+}
+
 int scheduler::io_register(io_wait* waiter, int fd, std::uint32_t events,
                            std::uint64_t& token) noexcept {
   std::uint32_t index = 0;
@@ -942,6 +1014,16 @@ int scheduler::io_open_source(int fd, std::uint64_t& token) noexcept {
   std::uint32_t generation = 0;
   {
     std::lock_guard lock(io_mutex_);
+    // A readable/writable entry kept for this fd (e.g. tcp_stream's connect)
+    // makes way: the source's entry replaces it, and later waits on the fd
+    // must not MOD the source's entry.
+    const auto number = static_cast<std::size_t>(fd);
+    if (fd >= 0 && number < fd_slots_.size() && fd_slots_[number] != UINT32_MAX) {
+      io_slot& kept = io_slots_[fd_slots_[number]];
+      if (kept.registered) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+      kept.registered = false;
+      ++kept.generation;
+    }
     index = io_allocate_slot();
     io_slots_[index].persistent = true;
     generation = io_slots_[index].generation;

@@ -154,7 +154,12 @@ class scheduler {
   std::size_t blocking_threads_alive() noexcept;
 
   // --- I/O ---
-  // Registers `waiter` for readiness of `fd`; see io.cpp.
+  // readable/writable: one epoll entry kept per fd, one-shot, re-armed with
+  // EPOLL_CTL_MOD for each wait (one syscall). At most one reader and one
+  // writer per fd: EBUSY when this direction is taken (watch a dup instead).
+  int io_arm(io_wait* waiter, int fd, bool write, std::uint64_t& token) noexcept;
+  void io_disarm(std::uint64_t token, bool write, io_wait* waiter) noexcept;
+  // A one-shot entry of its own (for a dup of a busy fd), removed after the wait.
   int io_register(io_wait* waiter, int fd, std::uint32_t events, std::uint64_t& token) noexcept;
   void io_unregister(int fd, std::uint64_t token, bool in_epoll) noexcept;
 
@@ -187,9 +192,13 @@ class scheduler {
     io_wait* writer = nullptr;  // a source's writer
     std::uint64_t read_events = 0;
     std::uint64_t write_events = 0;
+    bool per_fd = false;      // kept for fd `fd` by io_arm
+    bool registered = false;  // per_fd: its entry is in the epoll set
+    int fd = -1;
   };
   std::uint32_t io_allocate_slot() noexcept;  // io_mutex_ held
   void io_free_slot(std::uint32_t index) noexcept;  // io_mutex_ held
+  int io_rearm(std::uint32_t index) noexcept;        // io_mutex_ held
 
   void worker_main(worker& w);
   void* next_task(worker& w) noexcept;
@@ -267,6 +276,7 @@ class scheduler {
   std::mutex io_mutex_;
   std::vector<io_slot> io_slots_;
   std::uint32_t io_free_ = UINT32_MAX;
+  std::vector<std::uint32_t> fd_slots_;  // fd -> its per_fd slot, UINT32_MAX: none
   std::atomic<std::uint32_t> io_waiters_{0};
 
   // Blocking pool.
