@@ -157,8 +157,12 @@ TEST(select, chooses_roughly_uniformly_among_ready_cases) {
     int chosen[2] = {0, 0};
     constexpr int rounds = 10000;
     for (int i = 0; i < rounds; ++i) {
-      if (a.size() == 0) EXPECT_TRUE(a.try_send(i).ok());
-      if (b.size() == 0) EXPECT_TRUE(b.try_send(i).ok());
+      if (a.size() == 0) {
+        EXPECT_TRUE(a.try_send(i).ok());
+      }
+      if (b.size() == 0) {
+        EXPECT_TRUE(b.try_send(i).ok());
+      }
       auto r = co_await select(recv(a), recv(b));
       ++chosen[r.index()];
     }
@@ -178,8 +182,11 @@ TEST(select, losing_recv_case_consumes_nothing) {
       EXPECT_TRUE(b.try_send(2).ok());
       auto r = co_await select(recv(a), recv(b));
       EXPECT_EQ(a.size() + b.size(), 1u) << "exactly one value was taken";
-      if (r.index() == 0) EXPECT_EQ(*b.try_recv(), 2);
-      else EXPECT_EQ(*a.try_recv(), 1);
+      if (r.index() == 0) {
+        EXPECT_EQ(*b.try_recv(), 2);
+      } else {
+        EXPECT_EQ(*a.try_recv(), 1);
+      }
     }
   });
 }
