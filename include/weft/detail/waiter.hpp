@@ -100,10 +100,13 @@ class waiter_list {
   }
   // Pops the first waiter that can be claimed. Select waiters whose select
   // another case already won are dropped on the way (their select skips them
-  // when it cleans up).
+  // when it cleans up). The claim is tried before unlinking: once an
+  // unclaimed waiter reads as unlinked, its select may free it at once.
   chan_waiter* pop_claimed() noexcept {
-    while (chan_waiter* w = pop_front()) {
-      if (w->try_claim()) return w;
+    while (chan_waiter* w = head_) {
+      bool claimed = w->try_claim();
+      remove(w);  // last touch of an unclaimed waiter
+      if (claimed) return w;
     }
     return nullptr;
   }
