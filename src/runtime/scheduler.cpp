@@ -24,9 +24,43 @@ namespace {
 thread_local worker* this_worker = nullptr;
 thread_local scheduler* this_scheduler = nullptr;
 thread_local scheduler* this_home = nullptr;
+thread_local bool this_driving = false;  // firing timers / I/O: wake in order
 std::atomic<scheduler*> last_block_on{nullptr};
 
+struct driving_scope {
+  bool previous = std::exchange(this_driving, true);
+  ~driving_scope() { this_driving = previous; }
+};
+
 constexpr std::uint32_t max_lifo_polls = 3;
+constexpr std::int64_t spin_before_park_ns = 20'000;
+
+// A full barrier for the Dekker pairs (queue push vs park). On x86 a locked
+// no-op on the stack is cheaper than mfence and orders the same; ThreadSanitizer
+// builds keep the standard fence it understands.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WEFT_STANDARD_FENCE 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define WEFT_STANDARD_FENCE 1
+#endif
+inline void full_fence() noexcept {
+#if defined(__x86_64__) && !defined(WEFT_STANDARD_FENCE)
+  asm volatile("lock orq $0, (%%rsp)" ::: "memory", "cc");
+#else
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
 constexpr std::uint32_t global_queue_interval = 61;
 constexpr std::uint64_t event_fd_token = UINT64_MAX;
 constexpr std::int64_t no_deadline_ns = INT64_MAX;
@@ -180,6 +214,8 @@ scheduler::~scheduler() {
 void scheduler::schedule_wake(std::coroutine_handle<> task) noexcept {
   worker* w = this_worker;
   if (w != nullptr && w->owner == this) {
+    // Timers and I/O events wake tasks in the order they fired.
+    if (this_driving) return push_back(*w, task.address(), true);
     // The task just woken runs next on this worker, while its data is hot.
     if (void* previous = std::exchange(w->lifo, task.address())) push_back(*w, previous, true);
     return;
@@ -200,18 +236,28 @@ void scheduler::schedule_yield(std::coroutine_handle<> task) noexcept {
 }
 
 void scheduler::push_back(worker& w, void* task, bool notify) noexcept {
-  while (!w.queue.push(task)) {
+  for (;;) {
+    const std::uint32_t before = w.queue.push(task);
+    if (before != local_queue::full) {
+      // Only the push that makes the queue non-empty needs to wake anyone: a
+      // worker parks only after seeing every queue empty (park() re-checks
+      // after its fence), so a non-empty queue was already announced.
+      if (notify && before == 0) notify_one();
+      return;
+    }
     // Full: move half of the queue, and this task, to the injection queue.
     void* batch[local_queue::capacity / 2];
     const std::uint32_t n = w.queue.take_half(batch);
     if (n == 0) continue;  // a thief made room
-    std::lock_guard lock(inject_mutex_);
-    inject_.insert(inject_.end(), batch, batch + n);
-    inject_.push_back(task);
-    inject_length_.store(inject_.size(), std::memory_order_release);
-    break;
+    {
+      std::lock_guard lock(inject_mutex_);
+      inject_.insert(inject_.end(), batch, batch + n);
+      inject_.push_back(task);
+      inject_length_.store(inject_.size(), std::memory_order_release);
+    }
+    if (notify) notify_one();
+    return;
   }
-  if (notify) notify_one();
 }
 
 void scheduler::inject(void* task) noexcept {
@@ -251,20 +297,33 @@ void* scheduler::next_task(worker& w) noexcept {
   return inject_pop(w);
 }
 
-void* scheduler::search(worker& w) noexcept {
+void* scheduler::steal(worker& w) noexcept {
   const std::size_t n = workers_.size();
-  if (n > 1 && transition_to_searching(w)) {
-    w.random ^= w.random << 13;
-    w.random ^= w.random >> 7;
-    w.random ^= w.random << 17;
-    const std::size_t start = w.random % n;
-    for (std::size_t i = 0; i < n; ++i) {
-      worker& victim = *workers_[(start + i) % n];
-      if (&victim == &w) continue;
-      if (void* task = victim.queue.steal_into(w.queue)) return task;
-    }
+  w.random ^= w.random << 13;
+  w.random ^= w.random >> 7;
+  w.random ^= w.random << 17;
+  const std::size_t start = w.random % n;
+  for (std::size_t i = 0; i < n; ++i) {
+    worker& victim = *workers_[(start + i) % n];
+    if (&victim == &w) continue;
+    if (void* task = victim.queue.steal_into(w.queue)) return task;
   }
   return inject_pop(w);
+}
+
+void* scheduler::search(worker& w) noexcept {
+  if (workers_.size() == 1 || !transition_to_searching(w)) return inject_pop(w);
+  if (void* task = steal(w)) return task;
+  // Keep searching for a few microseconds before parking: waking a parked
+  // worker costs the waker a syscall and both sides a context switch, and
+  // while we search, wakers skip it. Bursts of spawns stay syscall-free.
+  const std::int64_t give_up = steady_ns() + spin_before_park_ns;
+  for (;;) {
+    for (int i = 0; i < 16; ++i) cpu_relax();
+    if (void* task = steal(w)) return task;
+    if (shutdown_.load(std::memory_order_relaxed) || steady_ns() > give_up)
+      return nullptr;
+  }
 }
 
 void scheduler::run(worker& w, void* task) noexcept {
@@ -316,7 +375,7 @@ void scheduler::worker_main(worker& w) {
 void scheduler::notify_one() noexcept {
   // Pairs with the fence in park(): either we see the sleeper, or it sees
   // the task we just queued.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  full_fence();
   if (num_searching_.load(std::memory_order_seq_cst) != 0) return;  // a searcher will find it
   if (num_sleeping_.load(std::memory_order_seq_cst) == 0) return;
   wake_one();
@@ -408,7 +467,7 @@ void scheduler::park(worker& w) noexcept {
     w.searching = false;
     num_searching_.fetch_sub(1, std::memory_order_seq_cst);
   }
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  full_fence();
   while (!shutdown_.load(std::memory_order_acquire) && !has_pending_work(w)) {
     if (w.notified.load(std::memory_order_acquire) != 0) break;
     if (try_acquire_driver()) {
@@ -453,6 +512,7 @@ std::size_t scheduler::poll_io(std::int64_t timeout_ns) noexcept {
   const int n = epoll_pwait2(epoll_fd_, events, 64, wait, nullptr);
   if (n <= 0) return 0;
   std::size_t woken = 0;
+  driving_scope driving;
   std::unique_lock lock(io_mutex_, std::defer_lock);
   for (int i = 0; i < n; ++i) {
     const std::uint64_t token = events[i].data.u64;
@@ -488,7 +548,7 @@ void scheduler::drive_virtual(worker& w, std::atomic<std::uint32_t>& done) noexc
       w.searching = false;
       num_searching_.fetch_sub(1, std::memory_order_seq_cst);
     }
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    full_fence();
     if (!has_pending_work(w) && w.notified.load(std::memory_order_acquire) == 0) {
       const bool outside_work = blocking_in_flight_.load(std::memory_order_seq_cst) != 0;
       const bool timers = next_deadline_.load(std::memory_order_seq_cst) != no_deadline_ns;
@@ -616,6 +676,7 @@ bool scheduler::cancel_timer(timer_entry* entry) noexcept {
 std::size_t scheduler::fire_due_timers(std::int64_t now) noexcept {
   if (next_deadline_.load(std::memory_order_acquire) > now) return 0;
   std::lock_guard lock(timer_mutex_);
+  driving_scope driving;
   std::size_t fired = 0;
   while (!timers_.empty() && timers_.front().deadline <= now) {
     timer_entry* entry = timers_.front().entry;
@@ -687,7 +748,9 @@ void scheduler::blocking_main(blocking_thread& self) noexcept {
     const std::coroutine_handle<> task = job->task;
     job->run(job);
     owner->schedule_wake(task);
-    blocking_in_flight_.fetch_sub(1, std::memory_order_seq_cst);
+    // Virtual time may wait only for this call to end before jumping ahead.
+    if (blocking_in_flight_.fetch_sub(1, std::memory_order_seq_cst) == 1 && virtual_time_)
+      wake_driver();
     lock.lock();
   }
   --blocking_threads_;

@@ -34,14 +34,16 @@ class local_queue {
  public:
   static constexpr std::uint32_t capacity = 256;
 
-  // Owner only. False when full.
-  bool push(void* task) noexcept {
+  static constexpr std::uint32_t full = UINT32_MAX;
+
+  // Owner only. Returns the length before the push, or `full`.
+  std::uint32_t push(void* task) noexcept {
     const std::uint32_t tail = tail_.load(std::memory_order_relaxed);
     const std::uint32_t head = head_.load(std::memory_order_acquire);
-    if (tail - head >= capacity) return false;
+    if (tail - head >= capacity) return full;
     buffer_[tail % capacity].store(task, std::memory_order_relaxed);
     tail_.store(tail + 1, std::memory_order_release);
-    return true;
+    return tail - head;
   }
   // Owner only.
   void* pop() noexcept {
@@ -172,6 +174,7 @@ class scheduler {
   void* next_task(worker& w) noexcept;
   void* inject_pop(worker& w) noexcept;
   void* search(worker& w) noexcept;
+  void* steal(worker& w) noexcept;
   void run(worker& w, void* task) noexcept;
   void push_back(worker& w, void* task, bool notify) noexcept;
   void inject(void* task) noexcept;
