@@ -14,7 +14,6 @@
 // Cancel safety: call() completes only when f has finished.
 #pragma once
 
-#include <atomic>
 #include <coroutine>
 #include <exception>
 #include <type_traits>
@@ -34,15 +33,22 @@ class once {
   once& operator=(const once&) = delete;
 
   // True once f has run (or thrown).
-  bool done() const noexcept { return state_.load(std::memory_order_acquire) == finished; }
+  bool done() noexcept {
+    lock_.lock();
+    bool finished_now = state_ == finished;
+    lock_.unlock();
+    return finished_now;
+  }
 
   // co_await: runs f if nobody has yet, else waits until it has run.
   // f returns void, or something awaitable (a task<>).
+  // The state is only read under the lock: a caller that sees "finished" may
+  // destroy the once, so it must not see it before the first caller released
+  // the lock (its last touch).
   template <typename F>
   task<void> call(F f) {
-    if (done()) co_return;
     lock_.lock();
-    int state = state_.load(std::memory_order_relaxed);
+    int state = state_;
     if (state == finished) {
       lock_.unlock();
       co_return;
@@ -51,7 +57,7 @@ class once {
       co_await park_locked{this};  // unlocks lock_ once parked
       co_return;
     }
-    state_.store(running, std::memory_order_relaxed);
+    state_ = running;
     lock_.unlock();
     std::exception_ptr error;
     try {
@@ -61,9 +67,9 @@ class once {
       error = std::current_exception();
     }
     lock_.lock();
-    state_.store(finished, std::memory_order_release);
+    state_ = finished;
     detail::task_waiter* waiters = waiters_.take_all();
-    lock_.unlock();
+    lock_.unlock();  // last touch of *this
     detail::task_waiter_queue::wake_all(waiters);
     if (error) std::rethrow_exception(error);
   }
@@ -88,7 +94,7 @@ class once {
   };
 
   detail::spinlock lock_;
-  std::atomic<int> state_{idle};
+  int state_ = idle;  // guarded by lock_
   detail::task_waiter_queue waiters_;
 };
 

@@ -13,7 +13,6 @@
 // Cancel safety: wait() completes only when the count reaches zero.
 #pragma once
 
-#include <atomic>
 #include <cassert>
 #include <coroutine>
 #include <cstddef>
@@ -29,21 +28,23 @@ class wait_group {
   class [[nodiscard]] wait_awaiter {
    public:
     explicit wait_awaiter(wait_group* group) noexcept : group_(group) {}
-    bool await_ready() const noexcept {
-      return group_->count_.load(std::memory_order_acquire) == 0;
+    // Checked under the lock, not with a lock-free read: a waiter that sees
+    // zero may destroy the wait_group at once, so it must not see zero before
+    // the last done() has released the lock (its last touch).
+    bool await_ready() noexcept {
+      group_->lock_.lock();
+      if (group_->count_ == 0) {
+        group_->lock_.unlock();
+        return true;
+      }
+      return false;  // lock_ stays held for await_suspend
     }
-    bool await_suspend(std::coroutine_handle<> h) noexcept {
+    void await_suspend(std::coroutine_handle<> h) noexcept {
       waiter_.handle = h;
       waiter_.sched = detail::current_scheduler();
       wait_group* group = group_;
-      group->lock_.lock();
-      if (group->count_.load(std::memory_order_acquire) == 0) {
-        group->lock_.unlock();
-        return false;
-      }
       group->waiters_.push_back(&waiter_);
       group->lock_.unlock();  // last touch
-      return true;
     }
     void await_resume() const noexcept {}
 
@@ -58,22 +59,26 @@ class wait_group {
 
   // Adds n (may be negative) to the count; at zero, every waiter resumes.
   void add(std::ptrdiff_t n = 1) noexcept {
-    std::ptrdiff_t now = count_.fetch_add(n, std::memory_order_acq_rel) + n;
-    assert(now >= 0 && "wait_group count went below zero: more done() than add()");
-    if (now != 0) return;
     lock_.lock();
-    detail::task_waiter* waiters = waiters_.take_all();
-    lock_.unlock();
+    count_ += n;
+    assert(count_ >= 0 && "wait_group count went below zero: more done() than add()");
+    detail::task_waiter* waiters = count_ == 0 ? waiters_.take_all() : nullptr;
+    lock_.unlock();  // last touch of *this: a waiter may destroy it from now on
     detail::task_waiter_queue::wake_all(waiters);
   }
   void done() noexcept { add(-1); }
   // co_await: resumes once the count is zero (at once if it already is).
   wait_awaiter wait() noexcept { return wait_awaiter(this); }
-  std::ptrdiff_t count() const noexcept { return count_.load(std::memory_order_acquire); }
+  std::ptrdiff_t count() noexcept {
+    lock_.lock();
+    std::ptrdiff_t n = count_;
+    lock_.unlock();
+    return n;
+  }
 
  private:
   detail::spinlock lock_;
-  std::atomic<std::ptrdiff_t> count_{0};
+  std::ptrdiff_t count_ = 0;
   detail::task_waiter_queue waiters_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -63,6 +64,24 @@ TEST(wait_group, every_waiter_wakes) {
     wg.done();
     for (auto& w : waiters) co_await w;
     EXPECT_EQ(woken, 3);
+  });
+}
+
+TEST(wait_group, may_be_destroyed_as_soon_as_wait_returns) {
+  run(threaded(), []() -> task<> {
+    for (int round = 0; round < 300; ++round) {
+      auto wg = std::make_unique<wait_group>();
+      wg->add(2);
+      wait_group* raw = wg.get();
+      for (int i = 0; i < 2; ++i) {
+        go([raw]() -> task<> {
+          raw->done();
+          co_return;
+        });
+      }
+      co_await wg->wait();
+      wg.reset();  // the last done() must not touch it any more
+    }
   });
 }
 
