@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -104,6 +105,7 @@ struct lock_dir {
   int fd = -1;
   int meta_fd = -1;
   std::mutex mutex;  // the in-process half of the meta lock
+  state_header header;  // from the last load(); guarded by the meta lock
   ~lock_dir() {
     if (meta_fd >= 0) ::close(meta_fd);
     if (fd >= 0) ::close(fd);
@@ -226,7 +228,18 @@ result<std::shared_ptr<file_engine>> file_engine::open(std::string root) {
 }
 
 file_engine::file_engine(std::string root, int root_fd, int inotify_fd, int event_fd)
-    : root_(std::move(root)), root_fd_(root_fd), inotify_fd_(inotify_fd), event_fd_(event_fd), pid_(::getpid()) {}
+    : root_(std::move(root)), root_fd_(root_fd), inotify_fd_(inotify_fd), event_fd_(event_fd), pid_(::getpid()) {
+  bool missing = false;
+  int proc = ::open("/proc/sys/kernel/random", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (proc >= 0) {
+    auto id = read_all_at(proc, "boot_id", missing);
+    ::close(proc);
+    if (id) {
+      boot_id_ = *id;
+      std::erase_if(boot_id_, [](char c) { return !std::isxdigit(static_cast<unsigned char>(c)) && c != '-'; });
+    }
+  }
+}
 
 file_engine::~file_engine() {
   {
@@ -295,7 +308,7 @@ result<void> file_engine::load(lock_dir& dir, std::vector<state_entry>& entries)
   bool missing = false;
   auto text = read_all_at(dir.fd, "state", missing);
   if (!text) return fail(std::move(text).error());
-  auto parsed = parse_state(*text);
+  auto parsed = parse_state(*text, dir.header);
   if (!parsed) return fail(std::move(parsed).error());
   entries = std::move(*parsed);
   return {};
@@ -304,7 +317,7 @@ result<void> file_engine::load(lock_dir& dir, std::vector<state_entry>& entries)
 result<void> file_engine::store_state(lock_dir& dir, const std::vector<state_entry>& entries) {
   int fd = ::openat(dir.fd, "state.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return os_failure("cannot write the lock's state file");
-  bool ok = write_all(fd, format_state(entries));
+  bool ok = write_all(fd, format_state(dir.header, entries));
   int e = errno;
   ::close(fd);
   if (!ok) return os_failure("cannot write the lock's state file", e);
@@ -362,36 +375,44 @@ result<bool> file_engine::settle(lock_dir& dir, std::vector<state_entry>& entrie
   for (const auto& e : entries) slots.push_back({e.mode, e.limit, e.held});
   auto granted = detail::grant(slots);
   if (!granted.empty()) {
-    // Tokens: one durable counter per lock. A missing counter starts at the
-    // wall clock in microseconds, so even a wiped store directory never
-    // hands out a token lower than one issued before (short of a clock set
-    // back by years or a million grants a second).
+    // Tokens. The state file carries the last token issued; it is not
+    // fsync'd, but within one boot the page cache makes it authoritative for
+    // every process, and a process crash loses nothing. The `token` file holds
+    // a ceiling, fsync'd before any token above the old one is issued; after
+    // a reboot (another boot id) or a lost state file, issuing resumes above
+    // the ceiling. A missing ceiling starts at the wall clock in
+    // microseconds, so even a wiped store directory does not reissue a token
+    // (short of the clock being set back, or a million grants a second).
     bool missing = false;
     auto text = read_all_at(dir.fd, "token", missing);
     if (!text) return fail(std::move(text).error());
-    std::uint64_t last = 0;
-    if (missing || text->empty()) {
-      last = static_cast<std::uint64_t>(realtime_micros());
-    } else {
-      for (char c : *text) {
-        if (c == '\n') break;
-        if (c < '0' || c > '9') return fail(errc::protocol, "the lock's token file is corrupt");
-        last = last * 10 + static_cast<std::uint64_t>(c - '0');
-      }
+    std::uint64_t ceiling = 0;
+    for (char c : *text) {
+      if (c == '\n') break;
+      if (c < '0' || c > '9') return fail(errc::protocol, "the lock's token file is corrupt");
+      ceiling = ceiling * 10 + static_cast<std::uint64_t>(c - '0');
     }
+    std::uint64_t last = dir.header.last_token;
+    bool trusted = last != 0 && !boot_id_.empty() && dir.header.boot_id == boot_id_;
+    if (!trusted) last = std::max(ceiling, ceiling == 0 ? static_cast<std::uint64_t>(realtime_micros()) : 0);
     for (auto index : granted) {
       entries[index].held = true;
       entries[index].token = ++last;
       if (entries[index].owner != keep) touch.push_back(entries[index].owner);
     }
-    int fd = ::openat(dir.fd, "token", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) return os_failure("cannot open the lock's token file");
-    std::string digits = std::to_string(last) + "\n";
-    bool ok = ::pwrite(fd, digits.data(), digits.size(), 0) == static_cast<ssize_t>(digits.size()) &&
-              ::ftruncate(fd, static_cast<off_t>(digits.size())) == 0 && ::fdatasync(fd) == 0;
-    int e = errno;
-    ::close(fd);
-    if (!ok) return os_failure("cannot store the lock's token counter", e);
+    dir.header.boot_id = boot_id_;
+    dir.header.last_token = last;
+    if (last > ceiling) {
+      constexpr std::uint64_t block = 4096;
+      int fd = ::openat(dir.fd, "token", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (fd < 0) return os_failure("cannot open the lock's token file");
+      std::string digits = std::to_string(last + block) + "\n";
+      bool ok = ::pwrite(fd, digits.data(), digits.size(), 0) == static_cast<ssize_t>(digits.size()) &&
+                ::ftruncate(fd, static_cast<off_t>(digits.size())) == 0 && ::fdatasync(fd) == 0;
+      int e = errno;
+      ::close(fd);
+      if (!ok) return os_failure("cannot store the lock's token ceiling", e);
+    }
     changed = true;
   }
   if (changed) {
@@ -783,7 +804,8 @@ result<std::vector<lock_info>> file_engine::list(std::string_view prefix) {
     if (name->size() < prefix.size()) continue;
     auto text = read_all_at(dir_fd, "state", missing);
     if (!text) continue;
-    auto entries = parse_state(*text);
+    state_header header;
+    auto entries = parse_state(*text, header);
     if (!entries) continue;
     lock_info info;
     info.kind = kind;

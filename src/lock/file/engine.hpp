@@ -158,6 +158,7 @@ class file_engine : public std::enable_shared_from_this<file_engine> {
   int inotify_fd_;
   int event_fd_;
   pid_t pid_;
+  std::string boot_id_;  // this boot's id: state written in another boot is not trusted
 
   std::mutex mutex_;  // guards everything below and participant fields
   std::condition_variable keeper_wake_;
