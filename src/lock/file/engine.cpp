@@ -359,21 +359,48 @@ result<bool> file_engine::settle(lock_dir& dir, std::vector<state_entry>& entrie
     return {};
   };
   std::string first_before = first_waiter();
-  for (auto it = entries.begin(); it != entries.end();) {
-    if (it->owner != keep && check_participant(dir, it->owner, now, nullptr) != liveness::alive) {
-      // Dead (its process is gone) or expired (paused past its TTL): evict.
-      // Unlinking the p-file tells a paused owner, once it runs, that it lost.
-      ::unlinkat(dir.fd, participant_file(it->owner).c_str(), 0);
-      it = entries.erase(it);
-      changed = true;
-    } else {
-      ++it;
+  // Only entries that matter are checked (four syscalls each): the holders,
+  // the entries ahead of `keep` (its predecessors), and any entry about to be
+  // granted. Dead waiters further back are evicted when they come up.
+  auto keep_at = std::find_if(entries.begin(), entries.end(), [&](const auto& e) { return e.owner == keep; });
+  std::size_t keep_index = keep_at == entries.end() ? 0 : static_cast<std::size_t>(keep_at - entries.begin());
+  std::vector<std::string> checked;
+  auto evict_if_gone = [&](std::size_t index) {
+    const std::string owner = entries[index].owner;
+    checked.push_back(owner);
+    if (check_participant(dir, owner, now, nullptr) == liveness::alive) return false;
+    // Dead (its process is gone) or expired (paused past its TTL): evict.
+    // Unlinking the p-file tells a paused owner, once it runs, that it lost.
+    ::unlinkat(dir.fd, participant_file(owner).c_str(), 0);
+    entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(index));
+    changed = true;
+    return true;
+  };
+  for (std::size_t i = 0; i < entries.size();) {
+    bool matters = entries[i].held || i < keep_index;
+    if (matters && entries[i].owner != keep && evict_if_gone(i)) {
+      if (i < keep_index) --keep_index;
+      continue;
     }
+    ++i;
   }
   std::vector<detail::queue_slot> slots;
-  slots.reserve(entries.size());
-  for (const auto& e : entries) slots.push_back({e.mode, e.limit, e.held});
-  auto granted = detail::grant(slots);
+  std::vector<std::size_t> granted;
+  for (;;) {
+    slots.clear();
+    for (const auto& e : entries) slots.push_back({e.mode, e.limit, e.held});
+    granted = detail::grant(slots);
+    bool evicted = false;
+    for (auto index : granted) {
+      const auto& owner = entries[index].owner;
+      if (owner == keep || std::find(checked.begin(), checked.end(), owner) != checked.end()) continue;
+      if (evict_if_gone(index)) {
+        evicted = true;
+        break;
+      }
+    }
+    if (!evicted) break;
+  }
   if (!granted.empty()) {
     // Tokens. The state file carries the last token issued; it is not
     // fsync'd, but within one boot the page cache makes it authoritative for
@@ -533,8 +560,13 @@ void file_engine::examine(const std::shared_ptr<participant>& who) {
   }
   if (phase == participant::phase::finished) return;
   if (phase == participant::phase::held) {
-    struct stat st {};
-    if (::fstat(who->fd, &st) == 0 && st.st_nlink == 0)
+    bool evicted = false;
+    {
+      std::lock_guard io(who->io_mutex);
+      struct stat st {};
+      evicted = who->fd >= 0 && ::fstat(who->fd, &st) == 0 && st.st_nlink == 0;
+    }
+    if (evicted)
       mark_lost(who, "another client evicted this lease because it was not renewed within its TTL "
                      "(was the process paused?)");
     return;
@@ -659,7 +691,7 @@ result<void> file_engine::release(const std::shared_ptr<participant>& who) {
   bool lost = false;
   {
     std::lock_guard guard(mutex_);
-    if (who->state == participant::phase::finished && who->fd < 0) {
+    if (who->state == participant::phase::finished && who->left) {
       if (who->lost) return fail(errc::lease_lost, "the lease had already been lost");
       return {};
     }
@@ -685,7 +717,7 @@ result<void> file_engine::leave(const std::shared_ptr<participant>& who, bool ex
   lock_dir& dir = *who->dir;
   {
     std::lock_guard guard(mutex_);
-    if (who->left || who->fd < 0) return {};
+    if (who->left) return {};
     who->left = true;
   }
   std::vector<std::string> touch;
@@ -718,17 +750,16 @@ result<void> file_engine::leave(const std::shared_ptr<participant>& who, bool ex
 }
 
 void file_engine::finish_participant(participant& who) {
-  int fd;
   {
     std::lock_guard guard(mutex_);
-    fd = who.fd;
-    who.fd = -1;
     who.timer = 0;
     participants_.erase(&who);
   }
-  if (fd < 0) return;
+  std::lock_guard io(who.io_mutex);
+  if (who.fd < 0) return;
   ::unlinkat(who.dir->fd, participant_file(who.owner).c_str(), 0);
-  ::close(fd);
+  ::close(who.fd);
+  who.fd = -1;
 }
 
 void file_engine::mark_lost(const std::shared_ptr<participant>& who, std::string reason) {
@@ -1016,7 +1047,7 @@ void file_engine::keeper_loop() {
     std::int64_t next = now + 1'000'000'000;
     std::vector<std::shared_ptr<participant>> due;
     for (auto& [raw, who] : participants_) {
-      if (who->state == participant::phase::finished || who->lost || who->fd < 0) continue;
+      if (who->state == participant::phase::finished || who->lost) continue;
       if (who->next_renew <= now) due.push_back(who);
       else next = std::min(next, who->next_renew);
     }
@@ -1030,13 +1061,13 @@ void file_engine::keeper_loop() {
       std::int64_t margin = std::min<std::int64_t>(ttl / 10, 100'000'000);
       std::int64_t old_expiry;
       bool held;
-      int fd;
       {
         std::lock_guard inner(mutex_);
         old_expiry = who->expiry;
         held = who->state == participant::phase::held;
-        fd = who->fd;
       }
+      std::unique_lock io(who->io_mutex);
+      int fd = who->fd;
       if (fd < 0) continue;
       std::int64_t start = boot_now();
       std::string reason;
@@ -1056,6 +1087,7 @@ void file_engine::keeper_loop() {
         else if (!linked) reason = "another client evicted this lease (it was not renewed within its TTL)";
         else if (held && end >= old_expiry) reason = "the renewal landed after the lease had expired";
       }
+      io.unlock();
       {
         std::lock_guard inner(mutex_);
         if (reason.empty()) who->expiry = start + ttl;

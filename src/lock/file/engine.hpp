@@ -49,7 +49,8 @@ struct participant {
   std::shared_ptr<lock_dir> dir;
   std::string owner;  // 32 hex digits, from getrandom: the claim on the entry
   acquire_request request;
-  int fd = -1;        // the p-file, OFD-locked
+  int fd = -1;        // the p-file, OFD-locked; closed under io_mutex
+  std::mutex io_mutex;  // keeps fd open during a renewal or a check
   // Guarded by the engine's mutex_:
   phase state = phase::waiting;
   std::uint64_t token = 0;
