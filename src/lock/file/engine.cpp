@@ -117,15 +117,27 @@ namespace {
 // descriptions) and an OFD lock on `meta` (other processes).
 class meta_guard {
  public:
-  explicit meta_guard(lock_dir& dir) : dir_(dir), in_process_(dir.mutex) {
+  // With block = false, gives up at once (would_block()) when another thread
+  // or process holds the lock, so the caller can retry off the runtime.
+  explicit meta_guard(lock_dir& dir, bool block = true) : dir_(dir) {
+    if (block) {
+      in_process_ = std::unique_lock(dir.mutex);
+    } else {
+      in_process_ = std::unique_lock(dir.mutex, std::try_to_lock);
+      if (!in_process_.owns_lock()) {
+        would_block_ = true;
+        return;
+      }
+    }
     struct flock l {};
     l.l_type = F_WRLCK;
     l.l_whence = SEEK_SET;
     int rc;
-    while ((rc = ::fcntl(dir_.meta_fd, F_OFD_SETLKW, &l)) != 0 && errno == EINTR) {
+    while ((rc = ::fcntl(dir_.meta_fd, block ? F_OFD_SETLKW : F_OFD_SETLK, &l)) != 0 && errno == EINTR) {
     }
     ok_ = rc == 0;
     error_ = errno;
+    if (!ok_ && !block && (error_ == EAGAIN || error_ == EACCES)) would_block_ = true;
   }
   ~meta_guard() {
     if (!ok_) return;
@@ -136,6 +148,7 @@ class meta_guard {
   }
   meta_guard(const meta_guard&) = delete;
   meta_guard& operator=(const meta_guard&) = delete;
+  bool would_block() const { return would_block_; }
   result<void> check() const {
     if (ok_) return {};
     return os_failure("cannot lock the lock's meta file", error_);
@@ -145,6 +158,7 @@ class meta_guard {
   lock_dir& dir_;
   std::unique_lock<std::mutex> in_process_;
   bool ok_ = false;
+  bool would_block_ = false;
   int error_ = 0;
 };
 
@@ -156,12 +170,15 @@ class file_lease final : public lease_state {
         who_(std::move(who)) {}
   task<result<void>> release() override {
     if (released_.exchange(true)) co_return result<void>{};
+    // Inline when the meta lock is free; if another thread or process holds
+    // it, wait for it on the blocking pool, never on a runtime worker.
+    auto released = engine_->release(who_, false);
+    if (released || released.error().code() != errc::unsupported) co_return released;
 #if defined(WEFT_LOCK_HAS_RUNTIME)
-    // The meta lock can block (briefly) on another process: keep it off the workers.
-    auto released = co_await weft::spawn_blocking([this] { return engine_->release(who_); });
+    released = co_await weft::spawn_blocking([this] { return engine_->release(who_, true); });
     co_return released;
 #else
-    co_return engine_->release(who_);
+    co_return engine_->release(who_, true);
 #endif
   }
   void release_detached() noexcept override {
@@ -455,7 +472,8 @@ void file_engine::touch_all(lock_dir& dir, const std::vector<std::string>& owner
 
 // ---------------------------------------------------------------- participants
 
-result<enqueued> file_engine::enqueue(const acquire_request& request, std::function<void(result<lease>)> on_done) {
+result<enqueued> file_engine::enqueue(const acquire_request& request, std::function<void(result<lease>)> on_done,
+                                      bool may_block) {
   auto dir = open_dir(request.kind, request.name, true);
   if (!dir) return fail(std::move(dir).error());
   auto who = std::make_shared<participant>();
@@ -488,12 +506,18 @@ result<enqueued> file_engine::enqueue(const acquire_request& request, std::funct
     set_watches_locked(*who, wd >= 0 ? std::vector<int>{wd} : std::vector<int>{});
   }
   keeper_wake_.notify_all();
+  return join_queue(who, may_block);
+}
 
+result<enqueued> file_engine::join_queue(const std::shared_ptr<participant>& who, bool may_block) {
+  const acquire_request& request = who->request;
+  const std::shared_ptr<lock_dir>* dir = &who->dir;
   std::vector<std::string> touch;
   std::optional<std::uint64_t> token;
   result<void> outcome;
   {
-    meta_guard meta(**dir);
+    meta_guard meta(**dir, may_block);
+    if (meta.would_block()) return enqueued{who, std::nullopt, true};
     outcome = meta.check();
     std::vector<state_entry> entries;
     if (outcome) outcome = load(**dir, entries);
@@ -687,7 +711,7 @@ bool file_engine::cancel(const std::shared_ptr<participant>& who) {
   return true;
 }
 
-result<void> file_engine::release(const std::shared_ptr<participant>& who) {
+result<void> file_engine::release(const std::shared_ptr<participant>& who, bool may_block) {
   bool lost = false;
   {
     std::lock_guard guard(mutex_);
@@ -700,7 +724,8 @@ result<void> file_engine::release(const std::shared_ptr<participant>& who) {
     set_watches_locked(*who, {});
     lost = who->lost;
   }
-  auto left = leave(who, true);
+  auto left = leave(who, true, may_block);
+  if (!left && left.error().code() == errc::unsupported) return left;  // would block: retry blocking
   if (lost) return fail(errc::lease_lost, "the lease had been lost before it was released");
   return left;
 }
@@ -713,18 +738,23 @@ void file_engine::release_later(const std::shared_ptr<participant>& who) noexcep
   }
 }
 
-result<void> file_engine::leave(const std::shared_ptr<participant>& who, bool expect_held) {
+result<void> file_engine::leave(const std::shared_ptr<participant>& who, bool expect_held, bool may_block) {
   lock_dir& dir = *who->dir;
   {
     std::lock_guard guard(mutex_);
     if (who->left) return {};
-    who->left = true;
   }
   std::vector<std::string> touch;
   bool found = false;
   result<void> outcome;
   {
-    meta_guard meta(dir);
+    meta_guard meta(dir, may_block);
+    if (meta.would_block()) return fail(errc::unsupported, "would block");
+    {
+      std::lock_guard guard(mutex_);
+      if (who->left) return {};
+      who->left = true;
+    }
     outcome = meta.check();
     std::vector<state_entry> entries;
     if (outcome) outcome = load(dir, entries);
