@@ -32,7 +32,7 @@ std::int64_t boot_now() noexcept {
 namespace {
 
 constexpr std::uint32_t participant_mask = IN_ATTRIB | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_DONT_FOLLOW;
-constexpr std::uint32_t directory_mask = IN_MOVED_TO | IN_DELETE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW;
+constexpr std::uint32_t state_mask = IN_MODIFY | IN_DELETE_SELF | IN_DONT_FOLLOW;
 
 failure os_failure(const std::string& what, int e = errno) {
   errc code = (e == EACCES || e == EPERM || e == ELOOP) ? errc::permission_denied : errc::io;
@@ -104,9 +104,11 @@ struct lock_dir {
   std::string name;
   int fd = -1;
   int meta_fd = -1;
+  int state_fd = -1;
   std::mutex mutex;  // the in-process half of the meta lock
   state_header header;  // from the last load(); guarded by the meta lock
   ~lock_dir() {
+    if (state_fd >= 0) ::close(state_fd);
     if (meta_fd >= 0) ::close(meta_fd);
     if (fd >= 0) ::close(fd);
   }
@@ -307,6 +309,8 @@ result<std::shared_ptr<lock_dir>> file_engine::open_dir(recipe kind, std::string
   }
   dir->meta_fd = ::openat(dir->fd, "meta", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (dir->meta_fd < 0) return os_failure("cannot open the lock's meta file in " + root_);
+  dir->state_fd = ::openat(dir->fd, "state", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (dir->state_fd < 0) return os_failure("cannot open the lock's state file in " + root_);
   int name_fd = ::openat(dir->fd, "name", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (name_fd >= 0) {
     (void)write_all(name_fd, name);
@@ -321,24 +325,78 @@ result<std::shared_ptr<lock_dir>> file_engine::open_dir(recipe kind, std::string
 
 // ---------------------------------------------------------------- queue
 
+namespace {
+result<std::string> read_fd(int fd) {
+  std::string text;
+  char buffer[4096];
+  for (off_t at = 0;;) {
+    ssize_t n = ::pread(fd, buffer, sizeof buffer, at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return os_failure("cannot read the lock's state file");
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+    at += n;
+  }
+  return text;
+}
+
+// True when some p-file in the lock directory is held by a live process.
+bool any_live_participant(int dir_fd) {
+  int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return true;  // cannot tell: assume the worst
+  DIR* listing = ::fdopendir(fd);
+  if (!listing) {
+    ::close(fd);
+    return true;
+  }
+  bool live = false;
+  while (auto* item = ::readdir(listing)) {
+    if (std::strncmp(item->d_name, "p-", 2) != 0) continue;
+    int p = ::openat(dir_fd, item->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (p < 0) continue;
+    struct flock l {};
+    l.l_type = F_WRLCK;
+    l.l_whence = SEEK_SET;
+    if (::fcntl(p, F_OFD_GETLK, &l) == 0 && l.l_type != F_UNLCK) live = true;
+    ::close(p);
+    if (live) break;
+  }
+  ::closedir(listing);
+  return live;
+}
+}  // namespace
+
 result<void> file_engine::load(lock_dir& dir, std::vector<state_entry>& entries) {
-  bool missing = false;
-  auto text = read_all_at(dir.fd, "state", missing);
+  auto text = read_fd(dir.state_fd);
   if (!text) return fail(std::move(text).error());
   auto parsed = parse_state(*text, dir.header);
-  if (!parsed) return fail(std::move(parsed).error());
+  if (!parsed) {
+    // A record cut short by a host crash (it is not fsync'd). With no live
+    // participant nobody can hold the lock: start an empty queue; tokens then
+    // resume above the fsync'd ceiling. Otherwise refuse rather than guess.
+    if (any_live_participant(dir.fd)) return fail(std::move(parsed).error());
+    dir.header = state_header{};
+    entries.clear();
+    return {};
+  }
   entries = std::move(*parsed);
   return {};
 }
 
 result<void> file_engine::store_state(lock_dir& dir, const std::vector<state_entry>& entries) {
-  int fd = ::openat(dir.fd, "state.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return os_failure("cannot write the lock's state file");
-  bool ok = write_all(fd, format_state(dir.header, entries));
-  int e = errno;
-  ::close(fd);
-  if (!ok) return os_failure("cannot write the lock's state file", e);
-  if (::renameat(dir.fd, "state.tmp", dir.fd, "state") != 0) return os_failure("cannot replace the lock's state file");
+  // In place, under the meta lock (every reader holds it too): cheaper than
+  // a rename on a journaling file system, and the "end" trailer makes a
+  // record cut short detectable.
+  std::string text = format_state(dir.header, entries);
+  std::size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::pwrite(dir.state_fd, text.data() + done, text.size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return os_failure("cannot write the lock's state file");
+    done += static_cast<std::size_t>(n);
+  }
+  if (::ftruncate(dir.state_fd, static_cast<off_t>(text.size())) != 0)
+    return os_failure("cannot truncate the lock's state file");
   return {};
 }
 
@@ -862,8 +920,15 @@ result<std::vector<lock_info>> file_engine::list(std::string_view prefix) {
     bool missing = false;
     auto name = read_all_at(dir_fd, "name", missing);
     if (!name || name->empty() || name->compare(0, prefix.size(), prefix) != 0) continue;
-    if (name->size() < prefix.size()) continue;
-    auto text = read_all_at(dir_fd, "state", missing);
+    dir.meta_fd = ::openat(dir_fd, "meta", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    dir.state_fd = ::openat(dir_fd, "state", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (dir.meta_fd < 0 || dir.state_fd < 0) continue;
+    result<std::string> text = std::string();
+    {
+      meta_guard meta(dir);
+      if (!meta.check()) continue;
+      text = read_fd(dir.state_fd);
+    }
     if (!text) continue;
     state_header header;
     auto entries = parse_state(*text, header);
@@ -902,7 +967,7 @@ result<std::uint64_t> file_engine::watch(recipe kind, std::string_view name, std
   std::uint64_t id;
   {
     std::lock_guard guard(mutex_);
-    int wd = add_watch_locked((*dir)->path, directory_mask);
+    int wd = add_watch_locked((*dir)->path + "/state", state_mask);
     if (wd < 0) return os_failure("cannot watch the lock directory in " + root_);
     id = next_observer_++;
     observers_[id] = observer{id, wd, deadline, std::move(callback)};
