@@ -964,14 +964,31 @@ result<std::uint64_t> file_engine::watch(recipe kind, std::string_view name, std
                                          std::function<void()> callback) {
   auto dir = open_dir(kind, name, true);
   if (!dir) return fail(std::move(dir).error());
+  std::vector<std::string> holders;
+  {
+    meta_guard meta(**dir);
+    if (auto ok = meta.check(); !ok) return fail(std::move(ok).error());
+    std::vector<state_entry> entries;
+    if (auto ok = load(**dir, entries); !ok) return fail(std::move(ok).error());
+    for (const auto& e : entries)
+      if (e.held) holders.push_back(e.owner);
+  }
   std::uint64_t id;
   {
     std::lock_guard guard(mutex_);
     int wd = add_watch_locked((*dir)->path + "/state", state_mask);
     if (wd < 0) return os_failure("cannot watch the lock directory in " + root_);
     id = next_observer_++;
-    observers_[id] = observer{id, wd, deadline, std::move(callback)};
-    watches_[wd].observers.insert(id);
+    observer o{id, {wd}, deadline, std::move(callback)};
+    // A holder's death (its file closed by the kernel) is a change too, even
+    // when no waiter is there to evict it.
+    for (const auto& owner : holders) {
+      int holder_wd = add_watch_locked((*dir)->path + "/" + participant_file(owner), participant_mask);
+      if (holder_wd >= 0) o.wds.push_back(holder_wd);
+      else o.deadline = boot_now();  // already gone: look again at once
+    }
+    for (int w : o.wds) watches_[w].observers.insert(id);
+    observers_[id] = std::move(o);
   }
   std::uint64_t one = 1;
   (void)!::write(event_fd_, &one, sizeof one);
@@ -980,15 +997,23 @@ result<std::uint64_t> file_engine::watch(recipe kind, std::string_view name, std
 
 bool file_engine::unwatch(std::uint64_t id) {
   std::lock_guard guard(mutex_);
+  return static_cast<bool>(take_observer_locked(id));
+}
+
+std::function<void()> file_engine::take_observer_locked(std::uint64_t id) {
   auto it = observers_.find(id);
-  if (it == observers_.end()) return false;
-  int wd = it->second.wd;
+  if (it == observers_.end()) return {};
+  auto callback = std::move(it->second.callback);
+  auto wds = std::move(it->second.wds);
   observers_.erase(it);
-  if (auto w = watches_.find(wd); w != watches_.end()) {
-    w->second.observers.erase(id);
-    release_watch_locked(wd);
+  for (int wd : wds) {
+    if (auto w = watches_.find(wd); w != watches_.end()) {
+      w->second.observers.erase(id);
+      release_watch_locked(wd);
+    }
   }
-  return true;
+  if (!callback) callback = [] {};
+  return callback;
 }
 
 // ---------------------------------------------------------------- watches
@@ -1072,19 +1097,20 @@ void file_engine::watcher_loop() {
           if (it == watches_.end()) continue;
           for (auto* raw : it->second.participants)
             if (auto found = participants_.find(raw); found != participants_.end()) to_examine.push_back(found->second);
-          for (auto id : it->second.observers) {
-            if (auto o = observers_.find(id); o != observers_.end()) {
-              to_fire.push_back(std::move(o->second.callback));
-              observers_.erase(o);
-            }
-          }
-          it->second.observers.clear();
-          if (event->mask & IN_IGNORED) {
+          std::vector<std::uint64_t> ids(it->second.observers.begin(), it->second.observers.end());
+          bool ignored = (event->mask & IN_IGNORED) != 0;
+          if (ignored) {
+            // The kernel dropped the watch (the file is gone).
             for (auto* raw : it->second.participants) std::erase(raw->watches, event->wd);
-            watch_by_path_.erase(it->second.path);
-            watches_.erase(it);
-          } else {
-            release_watch_locked(event->wd);
+            it->second.participants.clear();
+          }
+          for (auto id : ids)
+            if (auto callback = take_observer_locked(id)) to_fire.push_back(std::move(callback));
+          if (ignored) {
+            if (auto again = watches_.find(event->wd); again != watches_.end()) {
+              watch_by_path_.erase(again->second.path);
+              watches_.erase(again);
+            }
           }
         }
       }
@@ -1098,21 +1124,11 @@ void file_engine::watcher_loop() {
           to_examine.push_back(who);
         }
       }
-      for (auto it = observers_.begin(); it != observers_.end();) {
-        if (it->second.deadline && it->second.deadline <= now) {
-          to_fire.push_back(std::move(it->second.callback));
-          if (auto w = watches_.find(it->second.wd); w != watches_.end()) {
-            w->second.observers.erase(it->first);
-            int wd = it->second.wd;
-            it = observers_.erase(it);
-            release_watch_locked(wd);
-          } else {
-            it = observers_.erase(it);
-          }
-        } else {
-          ++it;
-        }
-      }
+      std::vector<std::uint64_t> due;
+      for (const auto& [id, o] : observers_)
+        if (o.deadline && o.deadline <= now) due.push_back(id);
+      for (auto id : due)
+        if (auto callback = take_observer_locked(id)) to_fire.push_back(std::move(callback));
     }
     for (auto& c : commands) {
       if (c.what == command::kind::release) {

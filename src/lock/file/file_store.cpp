@@ -80,7 +80,8 @@ class file_store final : public store {
       auto changed = std::make_shared<detail::fd_slot<bool>>();
       if (!changed->valid()) co_return fail(errc::io, "cannot create an eventfd to wait on");
       std::int64_t deadline = next_expiry ? next_expiry + 1'000'000 : 0;
-      auto id = engine->watch(kind, name, deadline, [changed] { changed->set(true); });
+      auto id = co_await weft::spawn_blocking(
+          [&] { return engine->watch(kind, name, deadline, [changed] { changed->set(true); }); });
       if (!id) co_return fail(std::move(id).error());
       // A change between the read and the watch would be missed: read again.
       auto again = co_await weft::spawn_blocking(
