@@ -8,7 +8,7 @@
 #   scripts/bench.sh lock       delegates to scripts/bench-lock.sh
 #
 # Runtime section settings (environment):
-#   WEFT_BENCH_RUNS=5     runs of each binary per case (interleaved); medians are reported
+#   WEFT_BENCH_RUNS=7     runs of each binary per case (interleaved); medians are reported
 #   WEFT_WORKERS=nproc    weft worker threads; GOMAXPROCS is set to the same number
 #   WEFT_BENCH_SCALE=1    divides every N (e.g. 10 for a quick look; not for the record)
 #   WEFT_BENCH_CASES="pingpong prodcons spawn select idle"
@@ -76,7 +76,7 @@ run_one() {
 
 section_runtime() {
   local workers=${WEFT_WORKERS:-$(nproc)}
-  local runs=${WEFT_BENCH_RUNS:-5}
+  local runs=${WEFT_BENCH_RUNS:-7}
   local scale=${WEFT_BENCH_SCALE:-1}
   local cases=${WEFT_BENCH_CASES:-"pingpong prodcons spawn select idle"}
   declare -A size=([pingpong]=1000000 [prodcons]=4000000 [spawn]=1000000 [select]=1000000 [idle]=100000)
@@ -91,6 +91,8 @@ section_runtime() {
   printf 'case\tn\trun\tgo\tweft\n' >"$results"
 
   export GOMAXPROCS=$workers WEFT_WORKERS=$workers
+  local load_before
+  load_before=$(cut -d ' ' -f 1-3 /proc/loadavg)
   log "runtime: $runs runs per case, interleaved, GOMAXPROCS = WEFT_WORKERS = $workers"
   local run case_name n go_value weft_value
   for ((run = 1; run <= runs; run++)); do
@@ -115,6 +117,7 @@ section_runtime() {
   compiler=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' build/release/CMakeCache.txt)
   BENCH_RESULTS=$results BENCH_DOC=$doc BENCH_SVG=$root/docs/bench-runtime.svg \
     BENCH_WORKERS=$workers BENCH_RUNS=$runs \
+    BENCH_LOAD="$load_before before, $(cut -d ' ' -f 1-3 /proc/loadavg) after" \
     BENCH_DATE=$(date -u '+%Y-%m-%d %H:%M UTC') \
     BENCH_MACHINE="$(lscpu | sed -n 's/^Model name: *//p' | head -n 1), $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo), Linux $(uname -r)" \
     BENCH_GO="$("$go_bin" version)" \
@@ -188,6 +191,8 @@ Written by `scripts/bench.sh runtime` on {env['BENCH_DATE']} (weft commit {env['
 - Machine: {env['BENCH_MACHINE']}.
 - Go: {env['BENCH_GO']}, GOMAXPROCS={env['BENCH_WORKERS']}.
 - weft: {env['BENCH_COMPILER']}, {env['BENCH_WORKERS']} worker threads.
+- Load average (1, 5, 15 min) around the runs: {env['BENCH_LOAD']}. The machine is
+  shared: other work running at the same time slows both sides and widens the spread.
 - Method: {env['BENCH_RUNS']} runs of each binary per case, Go and weft interleaved
   (alternating which goes first); the table shows medians and the min–max of the runs.
   Every run is a fresh process. ns/op is wall time per round trip (pingpong),
