@@ -13,6 +13,9 @@
 #   WEFT_BENCH_SCALE=1    divides every N (e.g. 10 for a quick look; not for the record)
 #   WEFT_BENCH_CASES="pingpong prodcons spawn select idle"
 #   WEFT_BENCH_NO_BUILD=1 use the binaries already in build/release/bin
+#   WEFT_BENCH_QUIET_WAIT=30  before each Go/weft pair, wait up to this many
+#                         seconds for the machine to be quiet (other processes
+#                         using under 25% of the CPUs); 0 disables the wait
 #
 # Progress goes to stderr; the only file written outside build/ is
 # docs/BENCHMARKS.md (between its section markers) and docs/bench-runtime.svg.
@@ -74,6 +77,31 @@ run_one() {
   printf 'failed\n'
 }
 
+# Percentage of all CPUs busy over a short sample (from /proc/stat).
+cpu_busy_percent() {
+  local a b
+  read -r -a a < <(head -n 1 /proc/stat)
+  sleep 0.3
+  read -r -a b < <(head -n 1 /proc/stat)
+  local total=0 idle i
+  for ((i = 1; i < ${#a[@]}; i++)); do total=$((total + b[i] - a[i])); done
+  idle=$((b[4] - a[4] + b[5] - a[5]))
+  ((total > 0)) || { echo 0; return; }
+  echo $(((total - idle) * 100 / total))
+}
+
+# Waits (up to WEFT_BENCH_QUIET_WAIT seconds) until other processes use under
+# 25% of the CPUs; prints the busy percentage last seen.
+wait_for_quiet() {
+  local budget=${WEFT_BENCH_QUIET_WAIT:-30} busy start=$SECONDS
+  busy=$(cpu_busy_percent)
+  while ((busy >= 25 && SECONDS - start < budget)); do
+    sleep 1
+    busy=$(cpu_busy_percent)
+  done
+  echo "$busy"
+}
+
 section_runtime() {
   local workers=${WEFT_WORKERS:-$(nproc)}
   local runs=${WEFT_BENCH_RUNS:-7}
@@ -88,17 +116,18 @@ section_runtime() {
   [[ -x $bin_dir/weft-bench-runtime ]] || die "build/release/bin/weft-bench-runtime was not built"
   mkdir -p "$out_dir"
   local results=$out_dir/runtime-runs.tsv
-  printf 'case\tn\trun\tgo\tweft\n' >"$results"
+  printf 'case\tn\trun\tgo\tweft\tbusy_before\n' >"$results"
 
   export GOMAXPROCS=$workers WEFT_WORKERS=$workers
   local load_before
   load_before=$(cut -d ' ' -f 1-3 /proc/loadavg)
   log "runtime: $runs runs per case, interleaved, GOMAXPROCS = WEFT_WORKERS = $workers"
-  local run case_name n go_value weft_value
+  local run case_name n go_value weft_value busy
   for ((run = 1; run <= runs; run++)); do
     for case_name in $cases; do
       [[ -n ${size[$case_name]:-} ]] || die "unknown case $case_name"
       n=$((size[$case_name] / scale))
+      busy=$(wait_for_quiet)
       # Alternate which binary goes first so neither always gets a cold or warm machine.
       if ((run % 2)); then
         go_value=$(run_one go "$bin_dir/weft-bench-go" "$case_name" "$n")
@@ -107,8 +136,8 @@ section_runtime() {
         weft_value=$(run_one weft "$bin_dir/weft-bench-runtime" "$case_name" "$n")
         go_value=$(run_one go "$bin_dir/weft-bench-go" "$case_name" "$n")
       fi
-      log "run $run/$runs  $case_name n=$n  go=$go_value  weft=$weft_value"
-      printf '%s\t%s\t%s\t%s\t%s\n' "$case_name" "$n" "$run" "$go_value" "$weft_value" >>"$results"
+      log "run $run/$runs  $case_name n=$n  go=$go_value  weft=$weft_value  (CPU busy before: $busy%)"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$case_name" "$n" "$run" "$go_value" "$weft_value" "$busy" >>"$results"
     done
   done
 
@@ -116,7 +145,7 @@ section_runtime() {
   local compiler
   compiler=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' build/release/CMakeCache.txt)
   BENCH_RESULTS=$results BENCH_DOC=$doc BENCH_SVG=$root/docs/bench-runtime.svg \
-    BENCH_WORKERS=$workers BENCH_RUNS=$runs \
+    BENCH_WORKERS=$workers BENCH_RUNS=$runs BENCH_QUIET_WAIT=${WEFT_BENCH_QUIET_WAIT:-30} \
     BENCH_LOAD="$load_before before, $(cut -d ' ' -f 1-3 /proc/loadavg) after" \
     BENCH_DATE=$(date -u '+%Y-%m-%d %H:%M UTC') \
     BENCH_MACHINE="$(lscpu | sed -n 's/^Model name: *//p' | head -n 1), $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo), Linux $(uname -r)" \
@@ -129,10 +158,12 @@ import os, re, statistics, html
 env = os.environ
 rows = {}
 order = []
+busy = []
 with open(env["BENCH_RESULTS"]) as f:
     next(f)
     for line in f:
-        case, n, _run, go, weft = line.rstrip("\n").split("\t")
+        case, n, _run, go, weft, busy_before = line.rstrip("\n").split("\t")
+        busy.append(int(busy_before))
         if case not in rows:
             rows[case] = {"n": n, "go": [], "weft": [], "failed": 0}
             order.append(case)
@@ -193,6 +224,8 @@ Written by `scripts/bench.sh runtime` on {env['BENCH_DATE']} (weft commit {env['
 - weft: {env['BENCH_COMPILER']}, {env['BENCH_WORKERS']} worker threads.
 - Load average (1, 5, 15 min) around the runs: {env['BENCH_LOAD']}. The machine is
   shared: other work running at the same time slows both sides and widens the spread.
+  Before each Go/weft pair the script waits (up to {env.get('BENCH_QUIET_WAIT', '30')} s) for the CPUs to be
+  under 25% busy; CPU busy just before the pairs: median {statistics.median(busy):.0f}%, max {max(busy)}%.
 - Method: {env['BENCH_RUNS']} runs of each binary per case, Go and weft interleaved
   (alternating which goes first); the table shows medians and the min–max of the runs.
   Every run is a fresh process. ns/op is wall time per round trip (pingpong),
@@ -295,7 +328,7 @@ main() {
         fi
       done
       ;;
-    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) die "unknown section '$section'; use runtime, ring, lock or no argument for all" ;;
   esac
 }
