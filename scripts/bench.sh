@@ -13,6 +13,7 @@
 #   WEFT_BENCH_SCALE=1    divides every N (e.g. 10 for a quick look; not for the record)
 #   WEFT_BENCH_CASES="pingpong prodcons spawn select idle"
 #   WEFT_BENCH_NO_BUILD=1 use the binaries already in build/release/bin
+#   WEFT_BENCH_REPORT_ONLY=1  no runs: rewrite the doc and chart from the last runs
 #   WEFT_BENCH_QUIET_WAIT=30  before each Go/weft pair, wait up to this many
 #                         seconds for the machine to be quiet (other processes
 #                         using under 25% of the CPUs); 0 disables the wait
@@ -102,20 +103,16 @@ wait_for_quiet() {
   echo "$busy"
 }
 
-section_runtime() {
-  local workers=${WEFT_WORKERS:-$(nproc)}
-  local runs=${WEFT_BENCH_RUNS:-7}
-  local scale=${WEFT_BENCH_SCALE:-1}
-  local cases=${WEFT_BENCH_CASES:-"pingpong prodcons spawn select idle"}
-  declare -A size=([pingpong]=1000000 [prodcons]=4000000 [spawn]=1000000 [select]=1000000 [idle]=100000)
-
+# Runs every case, Go and weft interleaved; writes build/bench/runtime-runs.tsv
+# and the facts about the run in build/bench/runtime-meta.env.
+run_runtime_cases() {
   if [[ -z ${WEFT_BENCH_NO_BUILD:-} ]]; then
     build_release weft-bench-runtime
     build_go_peer
   fi
   [[ -x $bin_dir/weft-bench-runtime ]] || die "build/release/bin/weft-bench-runtime was not built"
+  [[ -x $bin_dir/weft-bench-go ]] || die "build/release/bin/weft-bench-go was not built"
   mkdir -p "$out_dir"
-  local results=$out_dir/runtime-runs.tsv
   printf 'case\tn\trun\tgo\tweft\tbusy_before\n' >"$results"
 
   export GOMAXPROCS=$workers WEFT_WORKERS=$workers
@@ -141,17 +138,41 @@ section_runtime() {
     done
   done
 
-  ensure_doc
   local compiler
   compiler=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' build/release/CMakeCache.txt)
+  {
+    printf 'BENCH_WORKERS=%q\n' "$workers"
+    printf 'BENCH_RUNS=%q\n' "$runs"
+    printf 'BENCH_QUIET_WAIT=%q\n' "${WEFT_BENCH_QUIET_WAIT:-30}"
+    printf 'BENCH_LOAD=%q\n' "$load_before before, $(cut -d ' ' -f 1-3 /proc/loadavg) after"
+    printf 'BENCH_DATE=%q\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
+    printf 'BENCH_MACHINE=%q\n' "$(lscpu | sed -n 's/^Model name: *//p' | head -n 1), $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo), Linux $(uname -r)"
+    printf 'BENCH_GO=%q\n' "$("$go_bin" version)"
+    printf 'BENCH_COMPILER=%q\n' "$("${compiler:-g++}" --version | head -n 1) (release preset: $(sed -n 's/^CMAKE_CXX_FLAGS_RELEASE:[A-Z]*=//p' build/release/CMakeCache.txt))"
+    printf 'BENCH_COMMIT=%q\n' "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- include src bench 2>/dev/null || echo '+local changes')"
+  } >"$meta"
+}
+
+section_runtime() {
+  local workers=${WEFT_WORKERS:-$(nproc)}
+  local runs=${WEFT_BENCH_RUNS:-7}
+  local scale=${WEFT_BENCH_SCALE:-1}
+  local cases=${WEFT_BENCH_CASES:-"pingpong prodcons spawn select idle"}
+  declare -A size=([pingpong]=1000000 [prodcons]=4000000 [spawn]=1000000 [select]=1000000 [idle]=100000)
+
+  local results=$out_dir/runtime-runs.tsv meta=$out_dir/runtime-meta.env
+  if [[ -n ${WEFT_BENCH_REPORT_ONLY:-} ]]; then
+    [[ -f $results && -f $meta ]] || die "no earlier runs in build/bench; run without WEFT_BENCH_REPORT_ONLY first"
+    log "runtime: rewriting the report from the runs in build/bench (no new runs)"
+  else
+    run_runtime_cases
+  fi
+  ensure_doc
+  set -a
+  # shellcheck disable=SC1090
+  source "$meta"
+  set +a
   BENCH_RESULTS=$results BENCH_DOC=$doc BENCH_SVG=$root/docs/bench-runtime.svg \
-    BENCH_WORKERS=$workers BENCH_RUNS=$runs BENCH_QUIET_WAIT=${WEFT_BENCH_QUIET_WAIT:-30} \
-    BENCH_LOAD="$load_before before, $(cut -d ' ' -f 1-3 /proc/loadavg) after" \
-    BENCH_DATE=$(date -u '+%Y-%m-%d %H:%M UTC') \
-    BENCH_MACHINE="$(lscpu | sed -n 's/^Model name: *//p' | head -n 1), $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo), Linux $(uname -r)" \
-    BENCH_GO="$("$go_bin" version)" \
-    BENCH_COMPILER="$("${compiler:-g++}" --version | head -n 1) (release preset: $(sed -n 's/^CMAKE_CXX_FLAGS_RELEASE:[A-Z]*=//p' build/release/CMakeCache.txt))" \
-    BENCH_COMMIT="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- include src bench 2>/dev/null || echo '+local changes')" \
     python3 - <<'PYTHON'
 import os, re, statistics, html
 
@@ -165,11 +186,12 @@ with open(env["BENCH_RESULTS"]) as f:
         case, n, _run, go, weft, busy_before = line.rstrip("\n").split("\t")
         busy.append(int(busy_before))
         if case not in rows:
-            rows[case] = {"n": n, "go": [], "weft": [], "failed": 0}
+            rows[case] = {"n": n, "go": [], "weft": [], "failed": 0, "go_failed": 0, "weft_failed": 0}
             order.append(case)
         for key, value in (("go", go), ("weft", weft)):
             if value == "failed":
                 rows[case]["failed"] += 1
+                rows[case][key + "_failed"] += 1
             else:
                 rows[case][key].append(float(value))
 
@@ -197,6 +219,9 @@ for case in order:
         verdict = "faster than Go, target missed: see profile notes" if case != "idle" else "leaner than Go, target missed"
     else:
         verdict = "**worse than Go**"
+    for side in ("go", "weft"):
+        if r[side + "_failed"]:
+            verdict += f"; **{r[side + '_failed']} of {r[side + '_failed'] + len(r[side])} {'Go' if side == 'go' else 'weft'} runs failed**"
     unit = units.get(case, "ns/op")
     spread = ""
     if len(r["weft"]) > 1:
@@ -328,7 +353,7 @@ main() {
         fi
       done
       ;;
-    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) die "unknown section '$section'; use runtime, ring, lock or no argument for all" ;;
   esac
 }
