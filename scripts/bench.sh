@@ -333,16 +333,17 @@ PYTHON
 
 section_delegate() {
   local name=$1 script=$root/scripts/bench-$1.sh
+  shift
   [[ -f $script ]] || die "scripts/bench-$name.sh does not exist yet (it is written by the $name component); nothing to run for '$name'"
   log "$name: running scripts/bench-$name.sh"
-  bash "$script"
+  bash "$script" "$@"
 }
 
 main() {
   local section=${1:-all}
   case $section in
     runtime) section_runtime ;;
-    ring | lock) section_delegate "$section" ;;
+    ring | lock) shift; section_delegate "$section" "$@" ;;
     all)
       section_runtime
       for other in ring lock; do
