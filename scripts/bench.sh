@@ -4,7 +4,7 @@
 #
 #   scripts/bench.sh            every available section (runtime, then ring, lock)
 #   scripts/bench.sh runtime    weft-bench-runtime against the Go peer
-#   scripts/bench.sh ring       delegates to scripts/bench-ring.sh
+#   scripts/bench.sh ring [ARGS]  delegates to scripts/bench-ring.sh ARGS (e.g. --quick)
 #   scripts/bench.sh lock       delegates to scripts/bench-lock.sh
 #
 # Runtime section settings (environment):
