@@ -62,20 +62,47 @@ build_go_peer() {
 }
 
 # Runs one benchmark binary; prints its metric (the number after = on its
-# single output line) or "failed".
+# single output line) and the CPU seconds (user + system, all threads) it
+# used, or "failed failed". Exit 128+N means killed by signal N (139: SIGSEGV).
 run_one() {
-  local label=$1 bin=$2 case_name=$3 n=$4 line value
-  if line=$(timeout 300 "$bin" "$case_name" "$n" 2>"$out_dir/last-stderr.txt"); then
+  local label=$1 bin=$2 case_name=$3 n=$4 line value status=0 cpu
+  # getrusage() gives the CPU time of the reaped child to the microsecond (/usr/bin/time rounds to 10 ms).
+  line=$(python3 - "$out_dir/last-cpu.txt" "$bin" "$case_name" "$n" 2>"$out_dir/last-stderr.txt" <<'PYTHON'
+import os, signal, sys
+# posix_spawn + wait4: the rusage is the benchmark's own (a forked Python child
+# would add its pre-exec time to RUSAGE_CHILDREN).
+read_end, write_end = os.pipe()
+pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ,
+                     file_actions=[(os.POSIX_SPAWN_DUP2, write_end, 1),
+                                   (os.POSIX_SPAWN_CLOSE, read_end)])
+os.close(write_end)
+def timed_out(*_):
+    os.kill(pid, signal.SIGKILL)
+    print("timed out after 300 s", file=sys.stderr)
+signal.signal(signal.SIGALRM, timed_out)
+signal.alarm(300)
+out = b""
+while chunk := os.read(read_end, 4096):
+    out += chunk
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(f"{usage.ru_utime + usage.ru_stime:.6f}\n")
+sys.stdout.write(out.decode())
+sys.exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+PYTHON
+) || status=$?
+  if ((status == 0)); then
     value=${line##*=}
     if [[ $line == "$case_name n=$n "* && $value =~ ^[0-9.]+$ ]]; then
-      printf '%s\n' "$value"
+      cpu=$(cat "$out_dir/last-cpu.txt")
+      printf '%s %s\n' "$value" "$cpu"
       return
     fi
     log "$label $case_name printed an unexpected line: $line"
   else
-    log "$label $case_name failed (exit $?): $(tail -n 3 "$out_dir/last-stderr.txt" | tr '\n' ' ')"
+    log "$label $case_name failed (exit $status): $(tail -n 3 "$out_dir/last-stderr.txt" | tr '\n' ' ')"
   fi
-  printf 'failed\n'
+  printf 'failed failed\n'
 }
 
 # Percentage of all CPUs busy over a short sample (from /proc/stat).
@@ -113,13 +140,13 @@ run_runtime_cases() {
   [[ -x $bin_dir/weft-bench-runtime ]] || die "build/release/bin/weft-bench-runtime was not built"
   [[ -x $bin_dir/weft-bench-go ]] || die "build/release/bin/weft-bench-go was not built"
   mkdir -p "$out_dir"
-  printf 'case\tn\trun\tgo\tweft\tbusy_before\n' >"$results"
+  printf 'case\tn\trun\tgo\tweft\tbusy_before\tgo_cpu_s\tweft_cpu_s\n' >"$results"
 
   export GOMAXPROCS=$workers WEFT_WORKERS=$workers
   local load_before
   load_before=$(cut -d ' ' -f 1-3 /proc/loadavg)
   log "runtime: $runs runs per case, interleaved, GOMAXPROCS = WEFT_WORKERS = $workers"
-  local run case_name n go_value weft_value busy
+  local run case_name n go_value weft_value busy go_cpu weft_cpu
   for ((run = 1; run <= runs; run++)); do
     for case_name in $cases; do
       [[ -n ${size[$case_name]:-} ]] || die "unknown case $case_name"
@@ -127,14 +154,15 @@ run_runtime_cases() {
       busy=$(wait_for_quiet)
       # Alternate which binary goes first so neither always gets a cold or warm machine.
       if ((run % 2)); then
-        go_value=$(run_one go "$bin_dir/weft-bench-go" "$case_name" "$n")
-        weft_value=$(run_one weft "$bin_dir/weft-bench-runtime" "$case_name" "$n")
+        read -r go_value go_cpu < <(run_one go "$bin_dir/weft-bench-go" "$case_name" "$n")
+        read -r weft_value weft_cpu < <(run_one weft "$bin_dir/weft-bench-runtime" "$case_name" "$n")
       else
-        weft_value=$(run_one weft "$bin_dir/weft-bench-runtime" "$case_name" "$n")
-        go_value=$(run_one go "$bin_dir/weft-bench-go" "$case_name" "$n")
+        read -r weft_value weft_cpu < <(run_one weft "$bin_dir/weft-bench-runtime" "$case_name" "$n")
+        read -r go_value go_cpu < <(run_one go "$bin_dir/weft-bench-go" "$case_name" "$n")
       fi
       log "run $run/$runs  $case_name n=$n  go=$go_value  weft=$weft_value  (CPU busy before: $busy%)"
-      printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$case_name" "$n" "$run" "$go_value" "$weft_value" "$busy" >>"$results"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$case_name" "$n" "$run" "$go_value" "$weft_value" "$busy" \
+        "$go_cpu" "$weft_cpu" >>"$results"
     done
   done
 
@@ -183,11 +211,17 @@ busy = []
 with open(env["BENCH_RESULTS"]) as f:
     next(f)
     for line in f:
-        case, n, _run, go, weft, busy_before = line.rstrip("\n").split("\t")
+        fields = line.rstrip("\n").split("\t")
+        case, n, _run, go, weft, busy_before = fields[:6]
+        go_cpu, weft_cpu = (fields[6:8] + ["failed", "failed"])[:2]
         busy.append(int(busy_before))
         if case not in rows:
-            rows[case] = {"n": n, "go": [], "weft": [], "failed": 0, "go_failed": 0, "weft_failed": 0}
+            rows[case] = {"n": n, "go": [], "weft": [], "failed": 0, "go_failed": 0, "weft_failed": 0,
+                          "go_cpu": [], "weft_cpu": []}
             order.append(case)
+        for key, value in (("go_cpu", go_cpu), ("weft_cpu", weft_cpu)):
+            if value != "failed":
+                rows[case][key].append(float(value) * 1e9 / int(n))
         for key, value in (("go", go), ("weft", weft)):
             if value == "failed":
                 rows[case]["failed"] += 1
@@ -234,6 +268,26 @@ for case in order:
         f"{'–' if ratio is None else f'{ratio:.2f}'} | ≤ {target} | {verdict} | {gospread} | {spread} |")
     chart.append((case, ratio, target))
 
+cpu_table = []
+for case in order:
+    r = rows[case]
+    if case == "idle" or not r["go_cpu"] or not r["weft_cpu"]:
+        continue
+    go_cpu = statistics.median(r["go_cpu"])
+    weft_cpu = statistics.median(r["weft_cpu"])
+    cpu_table.append(f"| {case} | {go_cpu:,.1f} | {weft_cpu:,.1f} | {weft_cpu / go_cpu:.2f} |")
+cpu_section = ""
+if cpu_table:
+    cpu_section = """
+CPU time per operation (user + system of all threads, from the kernel's accounting
+via `getrusage`; medians). This counts the work each runtime does, spinning included, and
+is less disturbed than wall time by other processes on the machine; it is not the
+target metric.
+
+| case | Go CPU ns/op | weft CPU ns/op | weft/Go |
+|---|---:|---:|---:|
+""" + "\n".join(cpu_table) + "\n"
+
 commands = "\n".join([
     f"GOMAXPROCS={env['BENCH_WORKERS']} build/release/bin/weft-bench-go CASE N",
     f"WEFT_WORKERS={env['BENCH_WORKERS']} build/release/bin/weft-bench-runtime CASE N",
@@ -259,8 +313,7 @@ Written by `scripts/bench.sh runtime` on {env['BENCH_DATE']} (weft commit {env['
 
 | case | N | unit | Go median | weft median | weft/Go | target | verdict | Go range | weft range |
 |---|---:|---|---:|---:|---:|---:|---|---:|---:|
-""" + "\n".join(table) + f"""
-
+""" + "\n".join(table) + "\n" + cpu_section + f"""
 ![weft/Go ratio per case](bench-runtime.svg)
 
 Commands (N as in the table; CASE is pingpong, prodcons, spawn, select or idle):
