@@ -268,6 +268,14 @@ for case in order:
         f"{'–' if ratio is None else f'{ratio:.2f}'} | ≤ {target} | {verdict} | {gospread} | {spread} |")
     chart.append((case, ratio, target))
 
+raw_rows = []
+with open(env["BENCH_RESULTS"]) as f:
+    next(f)
+    for line in f:
+        fields = line.rstrip("\n").split("\t") + ["", ""]
+        case, _n, run, go, weft, busy_before, go_cpu, weft_cpu = fields[:8]
+        raw_rows.append(f"| {case} | {run} | {go} | {weft} | {go_cpu} | {weft_cpu} | {busy_before}% |")
+
 cpu_table = []
 for case in order:
     r = rows[case]
@@ -322,7 +330,13 @@ Commands (N as in the table; CASE is pingpong, prodcons, spawn, select or idle):
 {commands}
 ```
 
-Raw runs: `build/bench/runtime-runs.tsv`.
+<details><summary>Every run (also in build/bench/runtime-runs.tsv)</summary>
+
+| case | run | Go | weft | Go CPU s | weft CPU s | CPU busy before |
+|---|---:|---:|---:|---:|---:|---:|
+""" + "\n".join(raw_rows) + """
+
+</details>
 """
 
 path = env["BENCH_DOC"]
