@@ -369,13 +369,14 @@ out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height
        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="13">',
        f'<rect width="{width}" height="{height}" fill="white"/>',
        f'<text x="{left}" y="22" font-size="15" font-weight="bold">weft / Go, lower is better</text>',
-       f'<text x="{left}" y="40" fill="#555">{html.escape(env["BENCH_DATE"])}, {env["BENCH_WORKERS"]} workers, medians of {env["BENCH_RUNS"]} runs; ticks mark each target</text>']
+       f'<text x="{left}" y="40" fill="#555">{html.escape(env["BENCH_DATE"])}, {env["BENCH_WORKERS"]} workers, medians of {env["BENCH_RUNS"]} runs; black ticks: targets</text>']
 step = 0.25 if scale_max <= 2.5 else 0.5 if scale_max <= 5 else 1.0
 t = 0.0
 axis_y = top + len(chart) * (bar + gap)
 while t <= scale_max + 1e-9:
     out.append(f'<line x1="{x(t):.1f}" y1="{top - 6}" x2="{x(t):.1f}" y2="{axis_y}" stroke="#e3e3e3"/>')
-    out.append(f'<text x="{x(t):.1f}" y="{axis_y + 16}" text-anchor="middle" fill="#555">{t:g}</text>')
+    label = "1 = Go" if abs(t - 1.0) < 1e-9 else f"{t:g}"
+    out.append(f'<text x="{x(t):.1f}" y="{axis_y + 16}" text-anchor="middle" fill="#555">{label}</text>')
     t += step
 for i, (case, ratio, target) in enumerate(chart):
     y = top + i * (bar + gap)
@@ -388,7 +389,6 @@ for i, (case, ratio, target) in enumerate(chart):
         out.append(f'<text x="{x(ratio) + 5:.1f}" y="{y + bar * 0.7:.1f}">{ratio:.2f}</text>')
     out.append(f'<line x1="{x(target):.1f}" y1="{y - 3}" x2="{x(target):.1f}" y2="{y + bar + 3}" stroke="black" stroke-width="2"/>')
 out.append(f'<line x1="{x(1.0):.1f}" y1="{top - 6}" x2="{x(1.0):.1f}" y2="{axis_y}" stroke="#c0392b" stroke-dasharray="5,4"/>')
-out.append(f'<text x="{x(1.0) + 4:.1f}" y="{top - 10}" fill="#c0392b">Go = 1.0</text>')
 out.append(f'<text x="{left}" y="{axis_y + 36}" fill="#555">green: target met; orange: faster than Go, target missed; red: worse than Go</text>')
 out.append("</svg>")
 with open(env["BENCH_SVG"], "w") as f:
