@@ -36,12 +36,9 @@ ensure_doc() {
   mkdir -p "$root/docs"
   if [[ ! -f $doc ]]; then
     cat >"$doc" <<'EOF'
-# Benchmarks
+# weft benchmarks
 
-Every figure here is written by `scripts/bench.sh` (one section per component)
-from runs on the project's 2-core build machine. Ratios are weft / peer:
-below 1.0 weft is faster (or leaner). Rerun the script to refresh a section;
-it replaces the text between the section's markers and leaves the rest.
+Each section is written by its script; edit the scripts, not the figures.
 EOF
   fi
 }
