@@ -424,7 +424,8 @@ task<result<std::shared_ptr<connection::link>>> connection::open_link(clock::tim
                              (where.user.empty() ? std::string() : " of user \"" + where.user + "\"") + " (" +
                              r->text + "); check the password in the URI, WEFT_REDIS_PASSWORD or password_file=");
       } else {
-        auto r = co_await link::exchange(l, format({"PING"}), connect_deadline, "PING");
+        std::vector<std::string> ping{"PING"};
+        auto r = co_await link::exchange(l, format(ping), connect_deadline, "PING");
         if (!r) co_return fail(std::move(r).error());
         if (r->is_error()) {
           bool auth = r->text.rfind("NOAUTH", 0) == 0;
@@ -436,8 +437,8 @@ task<result<std::shared_ptr<connection::link>>> connection::open_link(clock::tim
         }
       }
       if (where.database != 0) {
-        auto r = co_await link::exchange(l, format({"SELECT", std::to_string(where.database)}),
-                                         connect_deadline, "SELECT");
+        std::vector<std::string> select{"SELECT", std::to_string(where.database)};
+        auto r = co_await link::exchange(l, format(select), connect_deadline, "SELECT");
         if (!r) co_return fail(std::move(r).error());
         if (r->is_error())
           co_return fail(errc::invalid_argument,
@@ -447,7 +448,8 @@ task<result<std::shared_ptr<connection::link>>> connection::open_link(clock::tim
         l->subscriber = true;
         l->on_push = options_.on_push;
         for (const auto& channel : options_.subscribe) {
-          auto r = co_await link::exchange(l, format({"SUBSCRIBE", channel}), connect_deadline, "SUBSCRIBE");
+          std::vector<std::string> subscribe{"SUBSCRIBE", channel};
+          auto r = co_await link::exchange(l, format(subscribe), connect_deadline, "SUBSCRIBE");
           if (!r) co_return fail(std::move(r).error());
           if (r->is_error())
             co_return fail(errc::protocol, "redis " + name + " refused SUBSCRIBE (" + r->text + ")");

@@ -202,6 +202,25 @@ class redis_store final : public store {
                                         std::string member, std::string notify);
   void note_token(const std::string& prefix, std::uint64_t token);
 
+  struct gather {
+    std::mutex mutex;
+    std::vector<std::optional<result<reply>>> results;
+    std::size_t remaining = 0;
+    parking done;
+  };
+  static task<void> eval_into(std::shared_ptr<redis_store> store, std::shared_ptr<gather> into, std::size_t index,
+                              const script_ref* script, std::vector<std::string> keys,
+                              std::vector<std::string> arguments, clock::time_point deadline) {
+    auto r = co_await store->eval(index, *script, keys, std::move(arguments), deadline);
+    bool last = false;
+    {
+      std::lock_guard guard(into->mutex);
+      into->results[index].emplace(std::move(r));
+      last = --into->remaining == 0;
+    }
+    if (last) into->done.wake();
+  }
+
  private:
   void on_push(std::string_view channel, std::string_view payload);
   void wake_all_waiters();
@@ -302,8 +321,8 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
         self->mark_lost("the TTL ran out before a renewal could land (was the process paused or the store slow?)");
         co_return;
       }
-      auto results = co_await self->store_->eval_all(renew_ref(), self->keys_.all,
-                                                     {self->mode_, self->owner_, std::to_string(ms(ttl))}, last_safe);
+      std::vector<std::string> arguments{self->mode_, self->owner_, std::to_string(ms(ttl))};
+      auto results = co_await self->store_->eval_all(renew_ref(), self->keys_.all, std::move(arguments), last_safe);
       if (self->stopped()) co_return;
       std::size_t renewed = 0;
       std::string why;
@@ -425,30 +444,11 @@ task<std::vector<result<reply>>> redis_store::eval_all(const script_ref& script,
     out.push_back(co_await eval(0, script, keys, std::move(arguments), deadline));
     co_return out;
   }
-  struct gather {
-    std::mutex mutex;
-    std::vector<std::optional<result<reply>>> results;
-    std::size_t remaining = 0;
-    parking done;
-  };
   auto g = std::make_shared<gather>();
   g->results.resize(nodes_.size());
   g->remaining = nodes_.size();
   auto self = std::static_pointer_cast<redis_store>(shared_from_this());
-  for (std::size_t i = 0; i < nodes_.size(); ++i) {
-    spawn([](std::shared_ptr<redis_store> s, std::shared_ptr<gather> g, std::size_t i, const script_ref* script,
-             std::vector<std::string> keys, std::vector<std::string> arguments,
-             clock::time_point deadline) -> task<void> {
-      auto r = co_await s->eval(i, *script, keys, std::move(arguments), deadline);
-      bool last = false;
-      {
-        std::lock_guard guard(g->mutex);
-        g->results[i].emplace(std::move(r));
-        last = --g->remaining == 0;
-      }
-      if (last) g->done.wake();
-    }(self, g, i, &script, keys, arguments, deadline));
-  }
+  for (std::size_t i = 0; i < nodes_.size(); ++i) spawn(eval_into(self, g, i, &script, keys, arguments, deadline));
   (void)co_await g->done.park(clock::time_point::max());
   std::lock_guard guard(g->mutex);
   for (auto& r : g->results) out.push_back(std::move(*r));
@@ -458,8 +458,8 @@ task<std::vector<result<reply>>> redis_store::eval_all(const script_ref& script,
 task<result<bool>> redis_store::release_everywhere(const lock_keys& keys, std::string mode, std::string owner,
                                                    std::string member, std::string notify) {
   auto deadline = clock::now() + options_.call_timeout;
-  auto results = co_await eval_all(release_ref(), keys.all,
-                                   {std::move(mode), std::move(owner), std::move(member), std::move(notify)}, deadline);
+  std::vector<std::string> arguments{std::move(mode), std::move(owner), std::move(member), std::move(notify)};
+  auto results = co_await eval_all(release_ref(), keys.all, std::move(arguments), deadline);
   std::size_t answered = 0;
   std::size_t held = 0;
   error last(errc::unreachable, "no redis server answered");
@@ -532,11 +532,11 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
     }
     slot->reset();
     const auto sent = clock::now();
-    auto results = co_await eval_all(
-        acquire_ref(), keys.all,
-        {mode, owner, ttl_ms, limit, request.wait ? "1" : "0", waiter_ttl_ms, std::to_string(floor_of(keys.prefix)),
-         wake_channel_, request.value, notify},
-        sent + options_.call_timeout);
+    std::vector<std::string> arguments{mode,          owner,         ttl_ms,
+                                       limit,         request.wait ? "1" : "0",
+                                       waiter_ttl_ms, std::to_string(floor_of(keys.prefix)),
+                                       wake_channel_, request.value, notify};
+    auto results = co_await eval_all(acquire_ref(), keys.all, std::move(arguments), sent + options_.call_timeout);
     queued = queued || request.wait;
     std::size_t granted = 0;
     std::size_t failed = 0;
@@ -564,7 +564,9 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
     if (granted >= quorum() && validity > std::chrono::nanoseconds(0)) {
       if (options_.redlock) {
         // Make every later quorum see this token: write it back to a majority.
-        auto raised = co_await eval_all(raise_ref(), {keys.t(), keys.k()}, {owner, std::to_string(token)},
+        std::vector<std::string> raise_keys{keys.t(), keys.k()};
+        std::vector<std::string> raise_arguments{owner, std::to_string(token)};
+        auto raised = co_await eval_all(raise_ref(), raise_keys, std::move(raise_arguments),
                                         clock::now() + options_.call_timeout);
         std::size_t ok = 0;
         for (auto& r : raised)
@@ -612,7 +614,7 @@ task<result<std::vector<holder_info>>> redis_store::read_holders(const lock_keys
                                                                  std::size_t& waiters) {
   error last(errc::unreachable, "no redis server answered");
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
-    auto r = co_await eval(i, inspect_ref(), keys.all, {}, deadline);
+    auto r = co_await eval(i, inspect_ref(), keys.all, std::vector<std::string>(), deadline);
     if (!r) {
       last = r.error();
       continue;
@@ -698,7 +700,8 @@ task<result<std::vector<lock_info>>> redis_store::list(std::string prefix, conte
     bool ok = true;
     do {
       if (auto alive = ctx.check(); !alive) co_return fail(std::move(alive).error());
-      auto r = co_await nodes_[i].commands->call({"SCAN", cursor, "MATCH", "weft:lock:*:t", "COUNT", "1000"}, deadline);
+      std::vector<std::string> scan{"SCAN", cursor, "MATCH", "weft:lock:*:t", "COUNT", "1000"};
+      auto r = co_await nodes_[i].commands->call(std::move(scan), deadline);
       if (!r || r->type != reply::kind::array || r->elements.size() != 2) {
         ok = false;
         if (!r) last = r.error();
