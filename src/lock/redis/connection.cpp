@@ -21,6 +21,8 @@ namespace {
 struct pending_call {
   parking slot;
   result<reply> outcome = fail(errc::unreachable, "no reply");
+  clock::time_point deadline;
+  std::string what;
 };
 
 reply convert(const redisReply* r) {
@@ -89,6 +91,8 @@ struct connection::link : std::enable_shared_from_this<connection::link> {
   bool writer_running = false;
   redisReader* parser = redisReaderCreate();
   std::deque<std::shared_ptr<pending_call>> waiting;
+  parking watchdog_wakeup;
+  clock::duration tick{std::chrono::milliseconds(100)};
 
   ~link() {
     if (fd >= 0) ::close(fd);
@@ -102,6 +106,7 @@ struct connection::link : std::enable_shared_from_this<connection::link> {
     if (!broken.exchange(true)) {
       failure = std::move(why);
       if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+      watchdog_wakeup.wake();
     }
     for (auto& p : waiting) p->outcome = fail(failure);
     return std::exchange(waiting, {});
@@ -220,10 +225,38 @@ struct connection::link : std::enable_shared_from_this<connection::link> {
     }
   }
 
-  // Queues one formatted command and waits for its reply.
+  // Enforces the deadlines of calls that did not arm a timer of their own: one
+  // coarse periodic check per connection instead of a timer per call (arming
+  // a timer per call would wake the poller thread on every round trip).
+  static task<void> watchdog(std::shared_ptr<link> self) {
+    for (;;) {
+      self->watchdog_wakeup.reset();
+      if (self->broken.load()) co_return;
+      (void)co_await self->watchdog_wakeup.park(clock::now() + self->tick);
+      std::deque<std::shared_ptr<pending_call>> failed;
+      {
+        std::lock_guard guard(self->mutex);
+        if (self->broken.load()) co_return;
+        auto now = clock::now();
+        for (auto& call : self->waiting) {
+          if (call->deadline <= now) {
+            failed = self->fail_locked(error(errc::timeout, "redis " + self->describe + " did not answer " +
+                                                                call->what + " in time"));
+            break;
+          }
+        }
+      }
+      wake_all(failed);
+    }
+  }
+
+  // Queues one formatted command and waits for its reply. With `precise`, the
+  // deadline is kept to the timer's precision; otherwise to the watchdog tick's.
   static task<result<reply>> exchange(std::shared_ptr<link> self, std::string command,
-                                      clock::time_point deadline, std::string_view what) {
+                                      clock::time_point deadline, std::string_view what, bool precise = true) {
     auto call = std::make_shared<pending_call>();
+    call->deadline = deadline;
+    call->what.assign(what);
     std::deque<std::shared_ptr<pending_call>> failed;
     {
       std::lock_guard guard(self->mutex);
@@ -234,7 +267,7 @@ struct connection::link : std::enable_shared_from_this<connection::link> {
       if (idle && !self->writer_running) failed = self->flush_locked();
     }
     wake_all(failed);
-    if (co_await call->slot.park(deadline) == parking::outcome::timed_out) {
+    if (co_await call->slot.park(precise ? deadline : clock::time_point::max()) == parking::outcome::timed_out) {
       std::deque<std::shared_ptr<pending_call>> dropped;
       {
         std::lock_guard guard(self->mutex);
@@ -288,11 +321,12 @@ task<result<void>> connection::connect(clock::time_point deadline) {
   co_return result<void>{};
 }
 
-task<result<reply>> connection::call(std::vector<std::string> arguments, clock::time_point deadline) {
+task<result<reply>> connection::call(std::vector<std::string> arguments, clock::time_point deadline,
+                                     bool precise) {
   auto l = co_await current_link(deadline);
   if (!l) co_return fail(std::move(l).error());
   std::string what = arguments.empty() ? std::string("a command") : arguments[0];
-  co_return co_await link::exchange(*l, format(arguments), deadline, what);
+  co_return co_await link::exchange(*l, format(arguments), deadline, what, precise);
 }
 
 task<result<std::shared_ptr<connection::link>>> connection::current_link(clock::time_point deadline) {
@@ -409,8 +443,15 @@ task<result<std::shared_ptr<connection::link>>> connection::open_link(clock::tim
         continue;
       }
     }
-    // Connected: start the reader, then the handshake.
+    // Connected: start the reader and the watchdog, then the handshake.
+    if (!options_.subscribe.empty()) {
+      l->subscriber = true;
+      l->on_push = options_.on_push;
+    }
+    l->tick = std::clamp<clock::duration>(options_.watchdog_tick, std::chrono::milliseconds(5),
+                                          std::chrono::milliseconds(250));
     spawn(link::read_loop(l));
+    spawn(link::watchdog(l));
     auto handshake = [&]() -> task<result<void>> {
       if (!where.password.empty()) {
         std::vector<std::string> auth{"AUTH"};
@@ -445,8 +486,6 @@ task<result<std::shared_ptr<connection::link>>> connection::open_link(clock::tim
                          "redis " + name + " refused database " + std::to_string(where.database) + " (" + r->text + ")");
       }
       if (!options_.subscribe.empty()) {
-        l->subscriber = true;
-        l->on_push = options_.on_push;
         for (const auto& channel : options_.subscribe) {
           std::vector<std::string> subscribe{"SUBSCRIBE", channel};
           auto r = co_await link::exchange(l, format(subscribe), connect_deadline, "SUBSCRIBE");

@@ -60,6 +60,8 @@ struct connection_options {
   // Reconnect backoff: doubles from min to max after each failed connect.
   std::chrono::milliseconds backoff_min{25};
   std::chrono::milliseconds backoff_max{1000};
+  // How often pending calls are checked against their deadlines.
+  std::chrono::milliseconds watchdog_tick{100};
   // Subscriber connections: `on_push` gets each pub/sub message (channel, payload),
   // `on_reconnect` runs after a reconnect re-subscribed (messages may have been lost).
   std::vector<std::string> subscribe;
@@ -77,8 +79,11 @@ class connection : public std::enable_shared_from_this<connection> {
   // Sends one command and waits for its reply until `deadline`. A Redis error
   // reply is returned as a reply of kind error, not as a failure; failures are
   // errc::unreachable (cannot connect / connection lost), errc::timeout and
-  // errc::permission_denied (authentication refused).
-  task<result<reply>> call(std::vector<std::string> arguments, clock::time_point deadline);
+  // errc::permission_denied (authentication refused). With `precise` the
+  // deadline is kept to the timer's precision (lease renewals); otherwise to
+  // the connection watchdog's tick, which costs nothing per call.
+  task<result<reply>> call(std::vector<std::string> arguments, clock::time_point deadline,
+                           bool precise = false);
 
   // Connects (and subscribes) now instead of on first use.
   task<result<void>> connect(clock::time_point deadline);

@@ -193,10 +193,11 @@ class redis_store final : public store {
   const store_options& options() const noexcept { return options_; }
 
   task<result<reply>> eval(std::size_t node_index, const script_ref& script, const std::vector<std::string>& keys,
-                           std::vector<std::string> arguments, clock::time_point deadline);
+                           std::vector<std::string> arguments, clock::time_point deadline, bool precise = false);
   // Runs the same script on every node at once; one result per node.
   task<std::vector<result<reply>>> eval_all(const script_ref& script, const std::vector<std::string>& keys,
-                                            std::vector<std::string> arguments, clock::time_point deadline);
+                                            std::vector<std::string> arguments, clock::time_point deadline,
+                                            bool precise = false);
   // Release (and leave the queue) on every node; true when a quorum confirmed.
   task<result<bool>> release_everywhere(const lock_keys& keys, std::string mode, std::string owner,
                                         std::string member, std::string notify);
@@ -210,8 +211,8 @@ class redis_store final : public store {
   };
   static task<void> eval_into(std::shared_ptr<redis_store> store, std::shared_ptr<gather> into, std::size_t index,
                               const script_ref* script, std::vector<std::string> keys,
-                              std::vector<std::string> arguments, clock::time_point deadline) {
-    auto r = co_await store->eval(index, *script, keys, std::move(arguments), deadline);
+                              std::vector<std::string> arguments, clock::time_point deadline, bool precise) {
+    auto r = co_await store->eval(index, *script, keys, std::move(arguments), deadline, precise);
     bool last = false;
     {
       std::lock_guard guard(into->mutex);
@@ -243,10 +244,28 @@ class redis_store final : public store {
 
 // ---------------------------------------------------------------- the lease
 
+// A coroutine that starts when resumed and frees its own frame when it ends.
+struct detached_coroutine {
+  struct promise_type {
+    detached_coroutine get_return_object() noexcept {
+      return {std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_always initial_suspend() const noexcept { return {}; }
+    std::suspend_never final_suspend() const noexcept { return {}; }
+    void return_void() const noexcept {}
+    void unhandled_exception() const noexcept { std::terminate(); }
+  };
+  std::coroutine_handle<promise_type> handle;
+};
+
+// A held lease. Its renewal coroutine is created with the lease but started
+// by a timer at the first renewal time, so a lease released before then (the
+// common case for short critical sections) costs one timer, no task and no
+// wake-up of another worker.
 class redis_lease final : public lease_state, public std::enable_shared_from_this<redis_lease> {
  public:
   redis_lease(std::shared_ptr<redis_store> owner_store, lock_keys keys, std::string mode, std::string owner,
-              std::string name, std::uint64_t token, std::chrono::nanoseconds ttl, clock::time_point valid_until,
+              std::string name, std::uint64_t token, std::chrono::nanoseconds ttl, clock::time_point sent,
               bool notify)
       : lease_state(std::move(name), token, ttl),
         store_(std::move(owner_store)),
@@ -254,10 +273,23 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
         mode_(std::move(mode)),
         owner_(std::move(owner)),
         notify_(notify),
-        valid_until_(valid_until),
-        renewed_at_(clock::now()) {}
+        valid_until_(sent + ttl - store_->drift(ttl)),
+        renewed_at_(sent) {
+    timer_.owner = this;
+    timer_.on_fire = &on_timer;
+  }
 
-  void start() { spawn(renew_loop(shared_from_this())); }
+  ~redis_lease() override {
+    // Only reached once the renewal coroutine is gone (it holds a reference)
+    // or was never started (stop() destroyed it).
+  }
+
+  void start() {
+    scheduler_ = detail::current_scheduler();
+    renewer_ = renew_loop(shared_from_this()).handle;
+    timer_.deadline = next_wake(renewed_at_, valid_until_);
+    detail::add_timer(scheduler_, &timer_);
+  }
 
   task<result<void>> release() override {
     if (!stop()) co_return result<void>{};
@@ -273,23 +305,47 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
   void release_detached() noexcept override {
     if (!stop()) return;
     try {
-      spawn([](std::shared_ptr<redis_lease> self) -> task<void> {
-        (void)co_await self->store_->release_everywhere(self->keys_, self->mode_, self->owner_, "",
-                                                        self->notify_ ? changes_channel : "");
-        self->mark_lost("the lease was released");
-      }(shared_from_this()));
+      spawn(finish_release(shared_from_this()));
     } catch (...) {
-      // Out of memory: the TTL expires the lock.
+      // No runtime to run it on (or out of memory): the TTL expires the lock.
     }
   }
 
  private:
+  struct timer_node : detail::timer_entry {
+    redis_lease* owner = nullptr;
+  };
+
+  static task<void> finish_release(std::shared_ptr<redis_lease> self) {
+    (void)co_await self->store_->release_everywhere(self->keys_, self->mode_, self->owner_, "",
+                                                    self->notify_ ? changes_channel : "");
+    self->mark_lost("the lease was released");
+  }
+
+  static void on_timer(detail::timer_entry* entry) noexcept {
+    auto* self = static_cast<timer_node*>(entry)->owner;
+    detail::schedule(self->scheduler_, self->renewer_);
+  }
+
+  clock::time_point next_wake(clock::time_point renewed_at, clock::time_point until) const {
+    return std::min(renewed_at + ttl() / 3, until - margin());
+  }
+  std::chrono::nanoseconds margin() const {
+    return std::max<std::chrono::nanoseconds>(std::chrono::milliseconds(2), ttl() / 50);
+  }
+
   // Stops renewal; false when already stopped.
-  bool stop() {
+  bool stop() noexcept {
     {
       std::lock_guard guard(mutex_);
       if (stopped_) return false;
       stopped_ = true;
+    }
+    if (scheduler_ && detail::cancel_timer(scheduler_, &timer_)) {
+      // The renewal coroutine never started: free it (and its reference to us).
+      auto handle = std::exchange(renewer_, {});
+      handle.destroy();
+      return true;
     }
     wakeup_.wake();
     return true;
@@ -299,30 +355,25 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
     return stopped_;
   }
 
-  static task<void> renew_loop(std::shared_ptr<redis_lease> self) {
+  // Started by the timer at the first renewal time.
+  static detached_coroutine renew_loop(std::shared_ptr<redis_lease> self) {
     const auto ttl = self->ttl();
-    const auto margin = std::max<std::chrono::nanoseconds>(std::chrono::milliseconds(2), ttl / 50);
     for (;;) {
       clock::time_point until;
-      clock::time_point renewed_at;
       {
         std::lock_guard guard(self->mutex_);
         if (self->stopped_) co_return;
         until = self->valid_until_;
-        renewed_at = self->renewed_at_;
       }
-      auto last_safe = until - margin;
-      auto next = std::min(renewed_at + ttl / 3, last_safe);
-      self->wakeup_.reset();
-      if (clock::now() < next) (void)co_await self->wakeup_.park(next);
-      if (self->stopped()) co_return;
-      auto now = clock::now();
+      const auto last_safe = until - self->margin();
+      const auto now = clock::now();
       if (now >= last_safe) {
         self->mark_lost("the TTL ran out before a renewal could land (was the process paused or the store slow?)");
         co_return;
       }
       std::vector<std::string> arguments{self->mode_, self->owner_, std::to_string(ms(ttl))};
-      auto results = co_await self->store_->eval_all(renew_ref(), self->keys_.all, std::move(arguments), last_safe);
+      auto results =
+          co_await self->store_->eval_all(renew_ref(), self->keys_.all, std::move(arguments), last_safe, true);
       if (self->stopped()) co_return;
       std::size_t renewed = 0;
       std::string why;
@@ -339,9 +390,16 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
         self->mark_lost("renewal failed: " + why);
         co_return;
       }
-      std::lock_guard guard(self->mutex_);
-      self->renewed_at_ = now;
-      self->valid_until_ = now + ttl - self->store_->drift(ttl);
+      clock::time_point next;
+      {
+        std::lock_guard guard(self->mutex_);
+        self->renewed_at_ = now;
+        self->valid_until_ = now + ttl - self->store_->drift(ttl);
+        next = self->next_wake(self->renewed_at_, self->valid_until_);
+      }
+      self->wakeup_.reset();
+      if (self->stopped()) co_return;
+      (void)co_await self->wakeup_.park(next);
     }
   }
 
@@ -355,6 +413,9 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
   clock::time_point valid_until_;
   clock::time_point renewed_at_;
   parking wakeup_;
+  timer_node timer_;
+  detail::scheduler* scheduler_ = nullptr;
+  std::coroutine_handle<> renewer_;
 };
 
 // ---------------------------------------------------------------- store members
@@ -418,7 +479,7 @@ std::uint64_t redis_store::floor_of(const std::string& prefix) {
 
 task<result<reply>> redis_store::eval(std::size_t node_index, const script_ref& script,
                                       const std::vector<std::string>& keys, std::vector<std::string> arguments,
-                                      clock::time_point deadline) {
+                                      clock::time_point deadline, bool precise) {
   std::vector<std::string> argv;
   argv.reserve(3 + keys.size() + arguments.size());
   argv.emplace_back("EVALSHA");
@@ -427,28 +488,28 @@ task<result<reply>> redis_store::eval(std::size_t node_index, const script_ref& 
   argv.insert(argv.end(), keys.begin(), keys.end());
   for (auto& a : arguments) argv.push_back(std::move(a));
   auto& n = nodes_[node_index];
-  auto r = co_await n.commands->call(argv, deadline);
+  auto r = co_await n.commands->call(argv, deadline, precise);
   if (r && r->is_error() && r->text.rfind("NOSCRIPT", 0) == 0) {
     argv[0] = "EVAL";
     argv[1] = script.text;
-    r = co_await n.commands->call(std::move(argv), deadline);
+    r = co_await n.commands->call(std::move(argv), deadline, precise);
   }
   co_return r;
 }
 
 task<std::vector<result<reply>>> redis_store::eval_all(const script_ref& script, const std::vector<std::string>& keys,
                                                        std::vector<std::string> arguments,
-                                                       clock::time_point deadline) {
+                                                       clock::time_point deadline, bool precise) {
   std::vector<result<reply>> out;
   if (nodes_.size() == 1) {
-    out.push_back(co_await eval(0, script, keys, std::move(arguments), deadline));
+    out.push_back(co_await eval(0, script, keys, std::move(arguments), deadline, precise));
     co_return out;
   }
   auto g = std::make_shared<gather>();
   g->results.resize(nodes_.size());
   g->remaining = nodes_.size();
   auto self = std::static_pointer_cast<redis_store>(shared_from_this());
-  for (std::size_t i = 0; i < nodes_.size(); ++i) spawn(eval_into(self, g, i, &script, keys, arguments, deadline));
+  for (std::size_t i = 0; i < nodes_.size(); ++i) spawn(eval_into(self, g, i, &script, keys, arguments, deadline, precise));
   (void)co_await g->done.park(clock::time_point::max());
   std::lock_guard guard(g->mutex);
   for (auto& r : g->results) out.push_back(std::move(*r));
@@ -522,7 +583,6 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
     }
   } cleanup{this, owner};
   context_callback on_cancel(ctx, [slot]() noexcept { slot->wake(); });
-  std::mt19937 jitter(std::random_device{}());
   bool queued = false;
 
   for (;;) {
@@ -578,8 +638,8 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
         }
       }
       note_token(keys.prefix, token);
-      auto held = std::make_shared<redis_lease>(self, keys, mode, owner, request.name, token, ttl,
-                                                sent + ttl - drift(ttl), !notify.empty());
+      auto held = std::make_shared<redis_lease>(self, keys, mode, owner, request.name, token, ttl, sent,
+                                                !notify.empty());
       held->start();
       co_return lease(std::move(held));
     }
@@ -603,6 +663,7 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
     if (hint >= 0) wait = std::min<clock::duration>(wait, std::chrono::milliseconds(hint + 1));
     if (options_.redlock && granted > 0) {
       // Split vote between contenders: back off by a random fraction of a heartbeat.
+      thread_local std::mt19937 jitter(std::random_device{}());
       std::uniform_int_distribution<long long> spread(1, std::max<long long>(2, ms(heartbeat)));
       wait = std::min<clock::duration>(wait, std::chrono::milliseconds(spread(jitter)));
     }

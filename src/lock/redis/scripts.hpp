@@ -25,20 +25,27 @@ namespace weft::lock::redis_detail {
 // KEYS: 1 x, 2 s, 3 k, 4 q, 5 qt, 6 qs, 7 t, 8 v
 #define WEFT_REDIS_LUA_PRELUDE                                                                 \
   "local x, s, k, q, qt, qs, t, v = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]\n" \
-  "local tm = redis.call('TIME')\n"                                                             \
-  "local now = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)\n"                  \
+  "local tm, now\n"                                                                             \
+  "local function clock()\n"                                                                    \
+  "  if not tm then\n"                                                                          \
+  "    tm = redis.call('TIME')\n"                                                               \
+  "    now = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)\n"                     \
+  "  end\n"                                                                                     \
+  "  return now\n"                                                                              \
+  "end\n"                                                                                       \
   "local function extend(key, ms)\n"                                                            \
   "  if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, ms) end\n"                 \
   "end\n"                                                                                       \
   "local function grantable(m, lim)\n"                                                          \
   "  if redis.call('EXISTS', x) == 1 then return false end\n"                                   \
-  "  redis.call('ZREMRANGEBYSCORE', s, '-inf', now)\n"                                          \
+  "  if redis.call('EXISTS', s) == 0 then return true end\n"                                    \
+  "  redis.call('ZREMRANGEBYSCORE', s, '-inf', clock())\n"                                      \
   "  local n = redis.call('ZCARD', s)\n"                                                        \
   "  if m == 'x' then return n == 0 end\n"                                                      \
   "  return n < lim\n"                                                                          \
   "end\n"                                                                                       \
   "local function purge()\n"                                                                    \
-  "  local dead = redis.call('ZRANGEBYSCORE', qt, '-inf', now, 'LIMIT', 0, 64)\n"               \
+  "  local dead = redis.call('ZRANGEBYSCORE', qt, '-inf', clock(), 'LIMIT', 0, 64)\n"           \
   "  for _, d in ipairs(dead) do redis.call('ZREM', q, d); redis.call('ZREM', qt, d) end\n"     \
   "  return #dead\n"                                                                            \
   "end\n"                                                                                       \
@@ -61,23 +68,28 @@ inline constexpr const char* acquire_script = WEFT_REDIS_LUA_PRELUDE
     "local member = mode .. '|' .. ARGV[4] .. '|' .. ARGV[8] .. '|' .. owner\n"
     "local purged = 0\n"
     "local head = nil\n"
-    "if redis.call('EXISTS', q) == 1 then\n"
+    "local free = redis.call('EXISTS', x, s, q) == 0\n"
+    "if not free and redis.call('EXISTS', q) == 1 then\n"
     "  purged = purge()\n"
     "  head = redis.call('ZRANGE', q, 0, 0)[1]\n"
     "end\n"
-    "if (head == nil or head == member) and grantable(mode, lim) then\n"
+    "if free or ((head == nil or head == member) and grantable(mode, lim)) then\n"
+    "  clock()\n"
     "  local tok = tonumber(tm[1]) * 1000000 + tonumber(tm[2])\n"
-    "  local last = tonumber(redis.call('GET', t) or '0')\n"
-    "  if tok <= last then tok = last + 1 end\n"
     "  local floor = tonumber(ARGV[7])\n"
     "  if tok <= floor then tok = floor + 1 end\n"
     "  local text = string.format('%.0f', tok)\n"
-    "  redis.call('SET', t, text)\n"
+    "  local last = tonumber(redis.call('SET', t, text, 'GET') or '0')\n"
+    "  if tok <= last then\n"
+    "    tok = last + 1\n"
+    "    text = string.format('%.0f', tok)\n"
+    "    redis.call('SET', t, text)\n"
+    "  end\n"
     "  if mode == 'x' then\n"
     "    redis.call('SET', x, owner, 'PX', ttl)\n"
     "    if ARGV[9] ~= '' then redis.call('SET', v, ARGV[9], 'PX', ttl) end\n"
     "  else\n"
-    "    redis.call('ZADD', s, now + ttl, owner)\n"
+    "    redis.call('ZADD', s, clock() + ttl, owner)\n"
     "    redis.call('HSET', k, owner, text)\n"
     "    extend(s, ttl); extend(k, ttl)\n"
     "  end\n"
@@ -94,14 +106,14 @@ inline constexpr const char* acquire_script = WEFT_REDIS_LUA_PRELUDE
     "  if redis.call('ZSCORE', q, member) == false then\n"
     "    redis.call('ZADD', q, redis.call('INCR', qs), member)\n"
     "  end\n"
-    "  redis.call('ZADD', qt, now + wttl, member)\n"
+    "  redis.call('ZADD', qt, clock() + wttl, member)\n"
     "  extend(q, wttl * 2); extend(qt, wttl * 2); extend(qs, wttl * 2)\n"
     "end\n"
     "if purged > 0 then wake() end\n"
     "local hint = redis.call('PTTL', x)\n"
     "if hint < 0 then\n"
     "  local first = redis.call('ZRANGE', s, 0, 0, 'WITHSCORES')[2]\n"
-    "  if first then hint = tonumber(first) - now else hint = -1 end\n"
+    "  if first then hint = tonumber(first) - clock() else hint = -1 end\n"
     "end\n"
     "return {0, hint}\n";
 
@@ -119,8 +131,8 @@ inline constexpr const char* renew_script = WEFT_REDIS_LUA_PRELUDE
     "  return 0\n"
     "end\n"
     "local sc = redis.call('ZSCORE', s, owner)\n"
-    "if sc and tonumber(sc) > now then\n"
-    "  redis.call('ZADD', s, now + ttl, owner)\n"
+    "if sc and tonumber(sc) > clock() then\n"
+    "  redis.call('ZADD', s, clock() + ttl, owner)\n"
     "  extend(s, ttl); extend(k, ttl)\n"
     "  return 1\n"
     "end\n"
@@ -157,6 +169,7 @@ inline constexpr const char* raise_script =
 // {exclusive owner or false, its pttl, last token, election value or false,
 //  {shared owner, expiry in ms from now, token, ...}, queue length}
 inline constexpr const char* inspect_script = WEFT_REDIS_LUA_PRELUDE
+    "clock()\n"
     "redis.call('ZREMRANGEBYSCORE', s, '-inf', now)\n"
     "local shared = {}\n"
     "local members = redis.call('ZRANGE', s, 0, -1, 'WITHSCORES')\n"
