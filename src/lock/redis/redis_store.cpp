@@ -294,7 +294,6 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
   task<result<void>> release() override {
     if (!stop()) co_return result<void>{};
     auto done = co_await store_->release_everywhere(keys_, mode_, owner_, "", notify_ ? changes_channel : "");
-    mark_lost("the lease was released");
     if (!done) co_return fail(std::move(done).error());
     if (!*done)
       co_return fail(errc::lease_lost, "the lease on \"" + name() +
@@ -319,7 +318,6 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
   static task<void> finish_release(std::shared_ptr<redis_lease> self) {
     (void)co_await self->store_->release_everywhere(self->keys_, self->mode_, self->owner_, "",
                                                     self->notify_ ? changes_channel : "");
-    self->mark_lost("the lease was released");
   }
 
   static void on_timer(detail::timer_entry* entry) noexcept {
@@ -873,25 +871,19 @@ result<std::shared_ptr<store>> open_redis_store(store_options options) {
   return std::shared_ptr<store>(std::make_shared<redis_store>(std::move(options)));
 }
 
-namespace {
-// Plugs redis:// and redlock:// into weft::lock::open().
-struct registrar {
-  registrar() {
-    auto factory = [](const store_uri& uri) -> result<std::shared_ptr<store>> {
-      auto options = parse_options(uri);
-      if (!options) return fail(std::move(options).error());
-      return open_redis_store(std::move(*options));
-    };
-    register_store("redis", factory);
-    register_store("redlock", factory);
-  }
-};
-const registrar registered;
-}  // namespace
-
 }  // namespace weft::lock::redis_detail
 
-// Linking this symbol pulls the registrar into a static link.
 namespace weft::lock {
-void link_redis_store() noexcept {}
+
+// Plugs redis:// and redlock:// into weft::lock::open(); called by register.cpp.
+void register_redis_store() {
+  auto factory = [](const store_uri& uri) -> result<std::shared_ptr<store>> {
+    auto options = redis_detail::parse_options(uri);
+    if (!options) return fail(std::move(options).error());
+    return redis_detail::open_redis_store(std::move(*options));
+  };
+  register_store("redis", factory);
+  register_store("redlock", factory);
+}
+
 }  // namespace weft::lock
