@@ -277,11 +277,14 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
         renewed_at_(sent) {
     timer_.owner = this;
     timer_.on_fire = &on_timer;
+    expiry_.owner = this;
+    expiry_.on_fire = &on_expiry;
   }
 
   ~redis_lease() override {
-    // Only reached once the renewal coroutine is gone (it holds a reference)
-    // or was never started (stop() destroyed it).
+    // The renewal coroutine is gone (it holds a reference to us) or was never
+    // started; the expiry timer must not outlive us.
+    if (scheduler_) detail::cancel_timer(scheduler_, &expiry_);
   }
 
   void start() {
@@ -289,6 +292,8 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
     renewer_ = renew_loop(shared_from_this()).handle;
     timer_.deadline = next_wake(renewed_at_, valid_until_);
     detail::add_timer(scheduler_, &timer_);
+    expiry_.deadline = valid_until_ - margin();
+    detail::add_timer(scheduler_, &expiry_);
   }
 
   task<result<void>> release() override {
@@ -325,6 +330,15 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
     detail::schedule(self->scheduler_, self->renewer_);
   }
 
+  // The last safe instant passed without a renewal: lost() fires right here,
+  // in the timer callback. After a pause (SIGSTOP, GC, a slow VM) every overdue
+  // timer fires before any task resumes, so a holder parked on a timer or on
+  // I/O sees lost() before it does its next piece of work.
+  static void on_expiry(detail::timer_entry* entry) noexcept {
+    static_cast<timer_node*>(entry)->owner->mark_lost(
+        "the TTL ran out before a renewal could land (was the process paused or the store slow?)");
+  }
+
   clock::time_point next_wake(clock::time_point renewed_at, clock::time_point until) const {
     return std::min(renewed_at + ttl() / 3, until - margin());
   }
@@ -339,6 +353,7 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
       if (stopped_) return false;
       stopped_ = true;
     }
+    if (scheduler_) detail::cancel_timer(scheduler_, &expiry_);
     if (scheduler_ && detail::cancel_timer(scheduler_, &timer_)) {
       // The renewal coroutine never started: free it (and its reference to us).
       auto handle = std::exchange(renewer_, {});
@@ -395,6 +410,11 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
         self->valid_until_ = now + ttl - self->store_->drift(ttl);
         next = self->next_wake(self->renewed_at_, self->valid_until_);
       }
+      // Move the expiry timer; if it already fired, the lease stays lost.
+      if (!detail::cancel_timer(self->scheduler_, &self->expiry_) || self->is_lost()) co_return;
+      self->expiry_.deadline = self->valid_until_ - self->margin();
+      if (self->stopped()) co_return;
+      detail::add_timer(self->scheduler_, &self->expiry_);
       self->wakeup_.reset();
       if (self->stopped()) co_return;
       (void)co_await self->wakeup_.park(next);
@@ -411,7 +431,8 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
   clock::time_point valid_until_;
   clock::time_point renewed_at_;
   parking wakeup_;
-  timer_node timer_;
+  timer_node timer_;   // starts the renewal coroutine
+  timer_node expiry_;  // fires lost() at the last safe instant
   detail::scheduler* scheduler_ = nullptr;
   std::coroutine_handle<> renewer_;
 };
@@ -547,7 +568,11 @@ task<result<void>> redis_store::ensure_events(clock::time_point deadline) {
     else last = r.error();
     if (!options_.redlock && !r) co_return fail(std::move(last));
   }
-  if (ok < quorum()) co_return fail(std::move(last));
+  if (ok < quorum())
+    co_return fail(last.code() == errc::permission_denied ? errc::permission_denied : errc::unreachable,
+                   "only " + std::to_string(ok) + " of " + std::to_string(nodes_.size()) +
+                       " redlock masters answered; a grant needs " + std::to_string(quorum()) +
+                       " (last error: " + std::string(last.message()) + ")");
   co_return result<void>{};
 }
 

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +20,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+extern char** environ;
 
 namespace weft::test {
 
@@ -71,35 +74,49 @@ class private_redis {
   std::string uri() const { return "redis://127.0.0.1:" + std::to_string(port_); }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
+  // Runs redis-server as our own child (not daemonized), so that stop() can
+  // reap it at once.
   void start() {
-    std::string persistence = persistence_ ? "--appendonly yes --appendfsync always --save ''" : "--appendonly no --save ''";
-    std::string command = server_ + " --port " + std::to_string(port_) + " --bind 127.0.0.1 " + persistence +
-                          " --daemonize yes --dir " + dir_.string() + " --pidfile " + (dir_ / "redis.pid").string() +
-                          " --logfile " + (dir_ / "redis.log").string();
-    ASSERT_TRUE(run_quiet(command)) << "could not start " << command;
-    for (int i = 0; i < 200; ++i) {
-      if (run_quiet(cli_ + " -p " + std::to_string(port_) + " ping")) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::vector<std::string> args{server_, "--port", std::to_string(port_), "--bind", "127.0.0.1",
+                                  "--save", "", "--appendonly", persistence_ ? "yes" : "no",
+                                  "--appendfsync", "always", "--dir", dir_.string(),
+                                  "--logfile", (dir_ / "redis.log").string()};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ASSERT_EQ(::posix_spawn(&pid_, server_.c_str(), nullptr, nullptr, argv.data(), environ), 0) << server_;
+    for (int i = 0; i < 400; ++i) {
+      if (ping()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     FAIL() << "redis-server on port " << port_ << " did not answer PING";
   }
-  pid_t pid() const {
-    std::ifstream in(dir_ / "redis.pid");
-    pid_t p = 0;
-    in >> p;
-    return p;
-  }
-  // kill -9 and wait until it is gone.
+  pid_t pid() const { return pid_; }
+  // kill -9 and reap it.
   void stop() {
-    pid_t p = pid();
-    if (p <= 0) return;
-    ::kill(p, SIGKILL);
-    for (int i = 0; i < 500 && ::kill(p, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    std::filesystem::remove(dir_ / "redis.pid");
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
   }
   void restart() {
     stop();
     start();
+  }
+  // PING over a raw socket: true on "+PONG".
+  bool ping() const {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port_));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = false;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::write(fd, "PING\r\n", 6) == 6) {
+      char reply[16] = {0};
+      ok = ::read(fd, reply, sizeof reply - 1) > 0 && std::string(reply).rfind("+PONG", 0) == 0;
+    }
+    ::close(fd);
+    return ok;
   }
   std::string cli(const std::string& arguments) const {
     std::string command = cli_ + " -p " + std::to_string(port_) + " " + arguments;
@@ -118,6 +135,7 @@ class private_redis {
   std::string server_;
   std::string cli_;
   int port_ = 0;
+  pid_t pid_ = -1;
   std::filesystem::path dir_;
 };
 
