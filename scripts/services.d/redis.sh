@@ -96,7 +96,12 @@ case $action in
       if [[ -f $pidfile ]]; then
         pid=$(cat "$pidfile")
         kill "$pid" 2>/dev/null || true
-        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+        # Gone, or a zombie nobody reaps (some containers' PID 1 does not).
+        for _ in $(seq 1 50); do
+          state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo X)
+          [[ $state == X || $state == Z ]] && break
+          sleep 0.05
+        done
         kill -9 "$pid" 2>/dev/null || true
       fi
     done < "$root/ports"
