@@ -156,7 +156,8 @@ class file_lease final : public lease_state {
     if (released_.exchange(true)) co_return result<void>{};
 #if defined(WEFT_LOCK_HAS_RUNTIME)
     // The meta lock can block (briefly) on another process: keep it off the workers.
-    co_return co_await weft::spawn_blocking([this] { return engine_->release(who_); });
+    auto released = co_await weft::spawn_blocking([this] { return engine_->release(who_); });
+    co_return released;
 #else
     co_return engine_->release(who_);
 #endif

@@ -24,7 +24,9 @@ class file_store final : public store {
     if (auto ok = ctx.check(); !ok) co_return fail(std::move(ok).error());
     auto slot = std::make_shared<detail::one_shot<result<lease>>>();
     auto engine = engine_;
-    auto queued = co_await weft::spawn_blocking([engine, &request, slot] {
+    // Lambdas given to spawn_blocking capture by reference only: GCC 12
+    // destroys non-trivial temporaries of a co_await expression twice.
+    auto queued = co_await weft::spawn_blocking([&] {
       return engine->enqueue(request, [slot](result<lease> outcome) { slot->set(std::move(outcome)); });
     });
     if (!queued) {
@@ -42,7 +44,7 @@ class file_store final : public store {
     }
     // Cancelled: leave the queue. If the grant won the race, the lease it
     // delivered was dropped by the slot and released itself.
-    co_await weft::spawn_blocking([engine, who] { return engine->cancel(who); });
+    co_await weft::spawn_blocking([&] { return engine->cancel(who); });
     auto why = ctx.check();
     co_return fail(why ? errc::canceled : why.error().code(),
                    "gave up waiting for the " + std::string(to_string(request.kind)) + " " +
@@ -52,7 +54,8 @@ class file_store final : public store {
 
   task<result<std::vector<lock_info>>> list(std::string prefix, context) override {
     auto engine = engine_;
-    co_return co_await weft::spawn_blocking([engine, &prefix] { return engine->list(prefix); });
+    auto listed = co_await weft::spawn_blocking([&] { return engine->list(prefix); });
+    co_return listed;
   }
 
   task<result<std::vector<holder_info>>> holders(recipe kind, std::string name,
@@ -63,7 +66,7 @@ class file_store final : public store {
       if (auto ok = ctx.check(); !ok) co_return fail(std::move(ok).error());
       std::int64_t next_expiry = 0;
       auto now = co_await weft::spawn_blocking(
-          [engine, kind, &name, &next_expiry] { return engine->holders(kind, name, &next_expiry); });
+          [&] { return engine->holders(kind, name, &next_expiry); });
       if (!now) co_return now;
       if (!known || tokens(*now) != *known) co_return now;
       // Wait for the queue to change, or for the holder's expiry (to evict a
@@ -74,7 +77,7 @@ class file_store final : public store {
       if (!id) co_return fail(std::move(id).error());
       // A change between the read and the watch would be missed: read again.
       auto again = co_await weft::spawn_blocking(
-          [engine, kind, &name] { return engine->holders(kind, name, nullptr); });
+          [&] { return engine->holders(kind, name, nullptr); });
       if (!again || tokens(*again) != *known) {
         engine->unwatch(*id);
         co_return again;
