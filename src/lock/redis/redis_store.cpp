@@ -128,6 +128,24 @@ std::string who_from_owner(std::string_view owner) {
 
 long long ms(std::chrono::nanoseconds d) { return duration_cast<milliseconds>(d).count(); }
 
+// A lock name for messages: quoted, control bytes escaped, long names cut.
+std::string printable(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name.substr(0, 200)) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || c == '"' || c == '\\') {
+      static constexpr char digits[] = "0123456789abcdef";
+      out += "\\x";
+      out += digits[u >> 4];
+      out += digits[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  if (name.size() > 200) out += "...";
+  return out + "\"";
+}
+
 }  // namespace
 
 std::string escape_name(std::string_view name) {
@@ -226,8 +244,8 @@ class redis_store final : public store {
   void on_push(std::string_view channel, std::string_view payload);
   void wake_all_waiters();
   task<result<void>> ensure_events(clock::time_point deadline);
-  task<result<std::vector<holder_info>>> read_holders(const lock_keys& keys, clock::time_point deadline,
-                                                      std::size_t& waiters);
+  task<result<std::vector<holder_info>>> read_holders(recipe kind, const lock_keys& keys,
+                                                      clock::time_point deadline, std::size_t& waiters);
   std::uint64_t floor_of(const std::string& prefix);
 
   store_options options_;
@@ -579,9 +597,15 @@ task<result<void>> redis_store::ensure_events(clock::time_point deadline) {
 task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
   auto self = std::static_pointer_cast<redis_store>(shared_from_this());
   auto keys = make_keys(request.kind, request.name);
-  const bool exclusive = request.mode == access::exclusive;
+  // One exclusive holder lives in the string key P x (the fast path of every
+  // mutex and election). Semaphore permits (exclusive, limit N > 1) and rw
+  // readers (shared, no limit) live in the sorted set P s; an 'x' waits for
+  // P s to empty, an 's' for P x to go and for fewer than LIMIT entries in P s.
+  const bool exclusive = request.mode == access::exclusive && request.limit <= 1;
   const std::string mode = exclusive ? "x" : "s";
-  const std::string limit = exclusive ? "1" : std::to_string(std::max<std::uint64_t>(request.limit, 1));
+  const std::string limit = exclusive                          ? std::string("1")
+                            : request.mode == access::shared ? std::string("1000000000000")
+                                                             : std::to_string(request.limit);
   const std::string owner = random_id() + "|" + who_;
   const std::string member = mode + "|" + limit + "|" + wake_channel_ + "|" + owner;
   const auto ttl = request.options.ttl;
@@ -607,18 +631,27 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
   } cleanup{this, owner};
   context_callback on_cancel(ctx, [slot]() noexcept { slot->wake(); });
   bool queued = false;
+  // Redlock: one ticket for every master, so that they all order waiters alike
+  // (split votes between waiters would otherwise repeat forever).
+  std::string ticket;
+  if (options_.redlock)
+    ticket = std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
 
   for (;;) {
     if (auto alive = ctx.check(); !alive) {
       if (queued) (void)co_await release_everywhere(keys, mode, owner, member, notify);
-      co_return fail(std::move(alive).error());
+      co_return fail(alive.error().code(), "gave up waiting for the " + std::string(to_string(request.kind)) + " " +
+                                               printable(request.name) + ": " + std::string(alive.error().message()));
     }
     slot->reset();
     const auto sent = clock::now();
     std::vector<std::string> arguments{mode,          owner,         ttl_ms,
                                        limit,         request.wait ? "1" : "0",
                                        waiter_ttl_ms, std::to_string(floor_of(keys.prefix)),
-                                       wake_channel_, request.value, notify};
+                                       wake_channel_, request.value, notify,
+                                       ticket};
     auto results = co_await eval_all(acquire_ref(), keys.all, std::move(arguments), sent + options_.call_timeout);
     queued = queued || request.wait;
     std::size_t granted = 0;
@@ -679,7 +712,9 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
                            " (last error: " + std::string(last.message()) + ")");
       co_return fail(std::move(last));
     }
-    if (!request.wait) co_return fail(errc::contended, "\"" + request.name + "\" is held by someone else");
+    if (!request.wait)
+      co_return fail(errc::contended, "the " + std::string(to_string(request.kind)) + " " + printable(request.name) +
+                                          " is held by another client");
     // Wait for a push (the holder released and we head the queue), or re-try
     // when our queue entry needs refreshing or the blocking lease expires.
     auto wait = std::chrono::duration_cast<clock::duration>(heartbeat);
@@ -694,11 +729,21 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
   }
 }
 
-task<result<std::vector<holder_info>>> redis_store::read_holders(const lock_keys& keys, clock::time_point deadline,
-                                                                 std::size_t& waiters) {
+task<result<std::vector<holder_info>>> redis_store::read_holders(recipe kind, const lock_keys& keys,
+                                                                 clock::time_point deadline, std::size_t& waiters) {
+  // Every master's view; a holder counts when a quorum agrees on its owner id
+  // (one master for redis://). Its token is the highest any of them reports:
+  // a Redlock lease's token is the maximum over its quorum.
+  auto results = co_await eval_all(inspect_ref(), keys.all, std::vector<std::string>(), deadline);
+  struct seen {
+    holder_info info;
+    std::size_t votes = 0;
+  };
+  std::map<std::string, seen> by_owner;
+  std::size_t answered = 0;
+  std::size_t most_waiters = 0;
   error last(errc::unreachable, "no redis server answered");
-  for (std::size_t i = 0; i < nodes_.size(); ++i) {
-    auto r = co_await eval(i, inspect_ref(), keys.all, std::vector<std::string>(), deadline);
+  for (auto& r : results) {
     if (!r) {
       last = r.error();
       continue;
@@ -707,8 +752,17 @@ task<result<std::vector<holder_info>>> redis_store::read_holders(const lock_keys
       last = error(errc::protocol, r->is_error() ? "redis error: " + r->text : "unexpected inspect reply");
       continue;
     }
+    ++answered;
     auto& e = r->elements;
-    std::vector<holder_info> out;
+    auto note = [&](const std::string& owner, holder_info h) {
+      auto& entry = by_owner[owner];
+      if (entry.votes == 0) entry.info = std::move(h);
+      else {
+        entry.info.token = std::max(entry.info.token, h.token);
+        entry.info.time_left = std::min(entry.info.time_left, h.time_left);
+      }
+      ++entry.votes;
+    };
     if (e[0].type == reply::kind::string) {
       holder_info h;
       h.mode = access::exclusive;
@@ -716,22 +770,26 @@ task<result<std::vector<holder_info>>> redis_store::read_holders(const lock_keys
       h.holder = who_from_owner(e[0].text);
       if (e[3].type == reply::kind::string) h.value = e[3].text;
       h.time_left = std::chrono::milliseconds(std::max<long long>(0, e[1].integer));
-      out.push_back(std::move(h));
+      note(e[0].text, std::move(h));
     }
     auto& shared = e[4].elements;
     for (std::size_t j = 0; j + 2 < shared.size(); j += 3) {
       holder_info h;
-      h.mode = access::shared;
+      h.mode = kind == recipe::rw_mutex ? access::shared : access::exclusive;  // else semaphore permits
       h.holder = who_from_owner(shared[j].text);
       h.time_left = std::chrono::milliseconds(std::max<long long>(0, shared[j + 1].integer));
       h.token = to_u64(shared[j + 2]);
-      out.push_back(std::move(h));
+      note(shared[j].text, std::move(h));
     }
-    std::sort(out.begin(), out.end(), [](const holder_info& a, const holder_info& b) { return a.token < b.token; });
-    waiters = static_cast<std::size_t>(e[5].integer);
-    co_return out;
+    most_waiters = std::max(most_waiters, static_cast<std::size_t>(e[5].integer));
   }
-  co_return fail(std::move(last));
+  if (answered < quorum()) co_return fail(std::move(last));
+  std::vector<holder_info> out;
+  for (auto& [owner, entry] : by_owner)
+    if (entry.votes >= quorum()) out.push_back(std::move(entry.info));
+  std::sort(out.begin(), out.end(), [](const holder_info& a, const holder_info& b) { return a.token < b.token; });
+  waiters = most_waiters;
+  co_return out;
 }
 
 task<result<std::vector<holder_info>>> redis_store::holders(recipe kind, std::string name,
@@ -761,7 +819,7 @@ task<result<std::vector<holder_info>>> redis_store::holders(recipe kind, std::st
     if (auto alive = ctx.check(); !alive) co_return fail(std::move(alive).error());
     slot->reset();
     std::size_t waiters = 0;
-    auto now = co_await read_holders(keys, clock::now() + options_.call_timeout, waiters);
+    auto now = co_await read_holders(kind, keys, clock::now() + options_.call_timeout, waiters);
     if (!now) co_return now;
     std::vector<std::uint64_t> tokens;
     for (auto& h : *now) tokens.push_back(h.token);
@@ -809,7 +867,7 @@ task<result<std::vector<lock_info>>> redis_store::list(std::string prefix, conte
       auto name = unescape_name(rest.substr(colon + 2, close - colon - 2));
       if (name.compare(0, prefix.size(), prefix) != 0) continue;
       std::size_t waiters = 0;
-      auto held = co_await read_holders(make_keys(kind, name), deadline, waiters);
+      auto held = co_await read_holders(kind, make_keys(kind, name), deadline, waiters);
       if (!held) co_return fail(std::move(held).error());
       out.push_back(lock_info{kind, std::move(name), std::move(*held), waiters});
     }

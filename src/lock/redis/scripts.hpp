@@ -49,18 +49,21 @@ namespace weft::lock::redis_detail {
   "  for _, d in ipairs(dead) do redis.call('ZREM', q, d); redis.call('ZREM', qt, d) end\n"     \
   "  return #dead\n"                                                                            \
   "end\n"                                                                                       \
+  "local quiet = nil\n"                                                                         \
   "local function wake()\n"                                                                     \
   "  local h = redis.call('ZRANGE', q, 0, 0)[1]\n"                                              \
   "  if not h then return end\n"                                                                \
   "  local m, lim, ch, ow = string.match(h, '^(%a)|(%d+)|([^|]*)|(.*)$')\n"                     \
-  "  if m and grantable(m, tonumber(lim)) then redis.call('PUBLISH', ch, ow) end\n"             \
+  "  if m and ow ~= quiet and grantable(m, tonumber(lim)) then redis.call('PUBLISH', ch, ow) end\n" \
   "end\n"
 
 // Acquire, or join / refresh the wait queue.
 // ARGV: 1 mode ('x' exclusive, 's' shared), 2 owner, 3 ttl ms, 4 limit (shared holders
 //       allowed; ignored for 'x'), 5 wait ('1' joins the queue on failure), 6 waiter ttl
 //       ms, 7 token floor, 8 wake channel of the caller, 9 election value, 10 change
-//       channel ('' for none: published to on a grant, for observers)
+//       channel ('' for none: published to on a grant, for observers), 11 queue ticket
+//       ('' takes the next number of P qs; Redlock passes one ticket to every master so
+//       that all of them order the waiters alike)
 // Returns {1, token} when granted; {0, hint ms} when not, hint = how long the
 // blocking lease has left (-1 when unknown): the head of the queue re-tries then.
 inline constexpr const char* acquire_script = WEFT_REDIS_LUA_PRELUDE
@@ -104,7 +107,9 @@ inline constexpr const char* acquire_script = WEFT_REDIS_LUA_PRELUDE
     "if ARGV[5] == '1' then\n"
     "  local wttl = tonumber(ARGV[6])\n"
     "  if redis.call('ZSCORE', q, member) == false then\n"
-    "    redis.call('ZADD', q, redis.call('INCR', qs), member)\n"
+    "    local ticket = ARGV[11]\n"
+    "    if ticket == '' then ticket = redis.call('INCR', qs) end\n"
+    "    redis.call('ZADD', q, ticket, member)\n"
     "  end\n"
     "  redis.call('ZADD', qt, clock() + wttl, member)\n"
     "  extend(q, wttl * 2); extend(qt, wttl * 2); extend(qs, wttl * 2)\n"
@@ -141,9 +146,11 @@ inline constexpr const char* renew_script = WEFT_REDIS_LUA_PRELUDE
 
 // Releases a lease and/or leaves the wait queue; wakes the next waiter if it can go.
 // ARGV: 1 mode, 2 owner, 3 queue member ('' when not queued), 4 change channel ('' for
-// none). Returns 1 when the caller held the lease, 0 otherwise.
+// none). Returns 1 when the caller held the lease, 0 otherwise. Never wakes the
+// caller itself (a Redlock waiter giving back a minority of grants).
 inline constexpr const char* release_script = WEFT_REDIS_LUA_PRELUDE
     "local mode, owner = ARGV[1], ARGV[2]\n"
+    "quiet = owner\n"
     "local held = 0\n"
     "if mode == 'x' then\n"
     "  if redis.call('GET', x) == owner then redis.call('DEL', x, v); held = 1 end\n"
