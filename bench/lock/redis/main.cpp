@@ -135,7 +135,13 @@ int main(int argc, char** argv) {
   }
   const std::string uri = "redis://" + host + ":" + std::to_string(port);
   int worker_count = std::getenv("WEFT_BENCH_WORKERS") ? std::atoi(std::getenv("WEFT_BENCH_WORKERS")) : 2;
-  weft::runtime rt{weft::runtime_options{.workers = static_cast<std::size_t>(worker_count)}};
+  // Created only when a runtime case runs, so that the synchronous cases can
+  // also be measured in a process without idle runtime threads (--only floor).
+  std::unique_ptr<weft::runtime> runtime_holder;
+  const bool needs_runtime = only.empty() || only == "client" || only == "weft" || only == "contended";
+  if (needs_runtime)
+    runtime_holder = std::make_unique<weft::runtime>(weft::runtime_options{.workers = static_cast<std::size_t>(worker_count)});
+  weft::runtime* rt = runtime_holder.get();
 
   redisContext* raw = connect_raw(host, port);
   const std::string acquire_sha = load_script(raw, redis_detail::acquire_script);
@@ -216,11 +222,11 @@ int main(int argc, char** argv) {
       }
     }
     if (only.empty() || only == "client") {
-      auto got = rt.block_on(client_case(n));
+      auto got = rt->block_on(client_case(n));
       if (round >= 0) samples["client"].insert(samples["client"].end(), got.begin(), got.end());
     }
     if (only.empty() || only == "weft") {
-      auto got = rt.block_on(weft_case(n));
+      auto got = rt->block_on(weft_case(n));
       if (round >= 0) samples["weft"].insert(samples["weft"].end(), got.begin(), got.end());
     }
   }
@@ -243,7 +249,7 @@ int main(int argc, char** argv) {
     std::vector<double> handoffs;
     std::atomic<long long> released_at{0};  // steady ns when the last holder called release()
     // Connect every client first so that set-up is not measured.
-    rt.block_on([&]() -> weft::task<void> {
+    rt->block_on([&]() -> weft::task<void> {
       for (auto& s : stores) {
         auto held = co_await s->acquire(request(name + "-warm"), weft::context::background());
         if (held) (void)co_await held->release();
@@ -251,7 +257,7 @@ int main(int argc, char** argv) {
     }());
     auto before = command_stats(host, port);
     auto start = steady::now();
-    rt.block_on([&]() -> weft::task<void> {
+    rt->block_on([&]() -> weft::task<void> {
       std::vector<weft::join_handle<void>> tasks;
       for (int i = 0; i < clients; ++i) {
         tasks.push_back(weft::go([&, i]() -> weft::task<void> {
