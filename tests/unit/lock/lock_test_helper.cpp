@@ -4,6 +4,8 @@
 //       takes the mutex NAME, prints "held TOKEN", then every 50 ms tries a
 //       write through the file fence and prints "wrote" or "rejected", with
 //       " lost" appended once lost() has fired. Runs until killed (60 s cap).
+//   wait  URI NAME
+//       queues for the mutex NAME and prints "held TOKEN" once granted.
 //   count URI RECIPE NAME ITERATIONS COUNTER_PATH FENCE_PATH LOG_PATH
 //       ITERATIONS times: acquire (mutex, rw_mutex, semaphore or election),
 //       admit the token at the fence, increment the counter file, append the
@@ -119,6 +121,17 @@ int main(int argc, char** argv) {
   weft::runtime_options options;
   options.workers = 1;
   weft::runtime rt(options);
+  if (mode == "wait" && argc == 4) {
+    // wait URI NAME: queue for the mutex, print "held TOKEN" once granted.
+    return rt.block_on([](std::string uri, std::string name) -> task<int> {
+      auto m = mutex::make(open(uri).value(), name).value();
+      auto held = co_await m.lock(context::background());
+      if (!held) co_return 3;
+      say("held " + std::to_string(held->token()));
+      co_await weft::sleep_for(60s);
+      co_return 0;
+    }(argv[2], argv[3]));
+  }
   if (mode == "hold" && argc == 6) return rt.block_on(hold(argv[2], argv[3], std::atol(argv[4]), argv[5]));
   if (mode == "count" && argc == 9)
     return rt.block_on(count(argv[2], argv[3], argv[4], std::atoi(argv[5]), argv[6], argv[7], argv[8]));

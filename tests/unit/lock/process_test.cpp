@@ -191,3 +191,35 @@ TEST(file_store_faults, a_paused_holder_loses_its_lease_and_its_stale_write_is_f
     co_return;
   });
 }
+
+TEST(file_store_faults, a_killed_waiter_is_skipped_and_the_next_waiter_gets_the_lock) {
+  temp_dir dir;
+  std::string uri = "file://" + dir.path() + "/store";
+  auto where = open(uri).value();
+  auto m = mutex::make(where, "job").value();
+  run([&]() -> task<void> {
+    auto holder = co_await m.lock(context::background());
+    LOCK_CO_ASSERT(holder);
+    helper doomed({"wait", uri, "job"});
+    auto queued = [&](std::size_t n) -> task<bool> {
+      for (int spin = 0; spin < 5000; ++spin) {
+        auto listed = co_await where->list("job", context::background());
+        if (listed && !listed->empty() && listed->front().waiters == n) co_return true;
+        co_await weft::sleep_for(2ms);
+      }
+      co_return false;
+    };
+    LOCK_CO_ASSERT(co_await queued(1));
+    auto next = weft::go([&m]() -> task<weft::result<lease>> {
+      auto [ctx, cancel] = weft::with_timeout(context::background(), 20s);
+      co_return co_await m.lock(ctx);
+    });
+    LOCK_CO_ASSERT(co_await queued(2));
+    ::kill(doomed.pid(), SIGKILL);
+    doomed.wait();
+    LOCK_CO_ASSERT(co_await holder->release());
+    auto got = co_await std::move(next);
+    LOCK_CO_ASSERT(got);
+    EXPECT_GT(got->token(), holder->token());
+  });
+}
