@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <thread>
 #include <utility>
 
 #include "io_glue.hpp"
@@ -19,7 +21,7 @@ namespace weft::lock::redis_detail {
 namespace {
 
 struct pending_call {
-  parking slot;
+  parking slot;  // signalled once `outcome` is final
   result<reply> outcome = fail(errc::unreachable, "no reply");
   clock::time_point deadline;
   std::string what;
@@ -78,6 +80,15 @@ std::string errno_text(int code) { return std::strerror(code); }
 }  // namespace
 
 // One TCP connection: socket, unsent bytes, parser and the calls awaiting replies.
+//
+// Nobody reads a connection permanently. The first task that waits for a reply
+// becomes the reader ("leader"): it waits for the socket, parses what came,
+// signals the calls that got their replies, and when its own reply is in,
+// hands the reading over to the oldest call still waiting. An uncontended
+// call thus reads its own reply (no hop through another task), and an idle
+// connection has no task parked on it: a store may outlive the runtime that
+// used it. Subscriber connections get a reader task only while some waiter or
+// observer needs pushes (see start_reading).
 struct connection::link : std::enable_shared_from_this<connection::link> {
   int fd = -1;
   std::string describe;
@@ -89,31 +100,47 @@ struct connection::link : std::enable_shared_from_this<connection::link> {
   error failure{errc::unreachable, "connection lost"};
   std::string output;
   bool writer_running = false;
+  bool reading = false;          // a task is reading (a leader or the reader task)
+  bool reader_task = false;      // ... and it is the subscriber reader task
+  std::shared_ptr<parking> reader_exited;
   redisReader* parser = redisReaderCreate();
   std::deque<std::shared_ptr<pending_call>> waiting;
-  parking watchdog_wakeup;
-  clock::duration tick{std::chrono::milliseconds(100)};
 
   ~link() {
     if (fd >= 0) ::close(fd);
     if (parser) redisReaderFree(parser);
   }
 
-  // Marks the link dead, wakes its reader (shutdown makes the socket readable)
-  // and fails every call still waiting. Call with `mutex` held; returns the
-  // calls to wake once it is released.
+  // Marks the link dead (shutdown wakes whoever waits on the socket) and fails
+  // every call still waiting. With `mutex` held; returns the calls to signal
+  // once it is released.
   std::deque<std::shared_ptr<pending_call>> fail_locked(error why) {
     if (!broken.exchange(true)) {
       failure = std::move(why);
       if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
-      watchdog_wakeup.wake();
     }
     for (auto& p : waiting) p->outcome = fail(failure);
     return std::exchange(waiting, {});
   }
 
-  static void wake_all(std::deque<std::shared_ptr<pending_call>>& calls) {
-    for (auto& p : calls) p->slot.wake();
+  // Called by the deadline keeper thread: a call waited past its deadline.
+  // Only marks the link and shuts the socket; the task reading it then fails
+  // every call (signalling happens on the runtime, never from this thread).
+  void expire_overdue(clock::time_point now) {
+    std::lock_guard guard(mutex);
+    if (broken.load()) return;
+    for (auto& call : waiting) {
+      if (call->deadline <= now) {
+        failure = error(errc::timeout, "redis " + describe + " did not answer " + call->what + " in time");
+        broken.store(true);
+        ::shutdown(fd, SHUT_RDWR);
+        return;
+      }
+    }
+  }
+
+  static void signal_all(std::deque<std::shared_ptr<pending_call>>& calls) {
+    for (auto& p : calls) p->slot.signal();
   }
 
   // Writes what it can without blocking. With `mutex` held.
@@ -138,6 +165,8 @@ struct connection::link : std::enable_shared_from_this<connection::link> {
     return {};
   }
 
+  // Lives only while a write could not complete at once (rare: replies and
+  // commands are small).
   static task<void> write_loop(std::shared_ptr<link> self) {
     for (;;) {
       auto ready = co_await wait_writable(self->fd, clock::time_point::max());
@@ -156,131 +185,217 @@ struct connection::link : std::enable_shared_from_this<connection::link> {
           done = true;
         }
       }
-      wake_all(failed);
+      signal_all(failed);
       if (done || !failed.empty()) co_return;
     }
   }
 
-  static task<void> read_loop(std::shared_ptr<link> self) {
+  struct harvest {
+    std::vector<std::shared_ptr<pending_call>> answered;
+    std::vector<std::pair<std::string, std::string>> pushes;
+    std::deque<std::shared_ptr<pending_call>> failed;
+
+    // Outside the mutex: wake the calls, deliver the pushes.
+    void deliver(const link& l) {
+      for (auto& call : answered) call->slot.signal();
+      signal_all(failed);
+      if (l.on_push)
+        for (auto& [channel, payload] : pushes) l.on_push(channel, payload);
+    }
+  };
+
+  // Reads and parses everything available. With `mutex` held.
+  void read_available_locked(harvest& out) {
     char buffer[16384];
     for (;;) {
+      ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+      if (n > 0) {
+        redisReaderFeed(parser, buffer, static_cast<std::size_t>(n));
+        if (static_cast<std::size_t>(n) == sizeof buffer) continue;
+        break;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      out.failed = fail_locked(error(errc::unreachable,
+                                     n == 0 ? "redis " + describe + " closed the connection"
+                                            : "reading from redis " + describe + " failed: " + errno_text(errno)));
+      break;
+    }
+    for (;;) {
+      void* raw = nullptr;
+      if (redisReaderGetReply(parser, &raw) != REDIS_OK) {
+        auto more = fail_locked(error(errc::protocol, "redis " + describe + " sent a reply that cannot be parsed"));
+        out.failed.insert(out.failed.end(), more.begin(), more.end());
+        break;
+      }
+      if (!raw) break;
+      reply r = convert(static_cast<redisReply*>(raw));
+      freeReplyObject(raw);
+      if (subscriber && r.type == reply::kind::array && r.elements.size() == 3 && r.elements[0].text == "message") {
+        out.pushes.emplace_back(std::move(r.elements[1].text), std::move(r.elements[2].text));
+        continue;
+      }
+      if (waiting.empty()) {
+        auto more = fail_locked(error(errc::protocol, "redis " + describe + " sent a reply nobody asked for"));
+        out.failed.insert(out.failed.end(), more.begin(), more.end());
+        break;
+      }
+      auto call = std::move(waiting.front());
+      waiting.pop_front();
+      call->outcome = std::move(r);
+      out.answered.push_back(std::move(call));
+    }
+  }
+
+  // Subscriber connections: reads pushes for as long as the store wants them;
+  // ends when the link is shut down (stop_reading) or fails.
+  static task<void> read_loop(std::shared_ptr<link> self) {
+    for (;;) {
       auto ready = co_await wait_readable(self->fd, clock::time_point::max());
-      std::vector<std::shared_ptr<pending_call>> answered;
-      std::vector<std::pair<std::string, std::string>> pushes;
-      std::deque<std::shared_ptr<pending_call>> failed;
+      harvest got;
       bool stop = false;
       {
         std::lock_guard guard(self->mutex);
-        if (!ready) {
-          failed = self->fail_locked(ready.error());
-        } else {
-          for (;;) {
-            ssize_t n = ::recv(self->fd, buffer, sizeof buffer, 0);
-            if (n > 0) {
-              redisReaderFeed(self->parser, buffer, static_cast<std::size_t>(n));
-              if (static_cast<std::size_t>(n) == sizeof buffer) continue;
-              break;
-            }
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-            failed = self->fail_locked(error(
-                errc::unreachable, n == 0 ? "redis " + self->describe + " closed the connection"
-                                          : "reading from redis " + self->describe +
-                                                " failed: " + errno_text(errno)));
-            break;
-          }
-          for (;;) {
-            void* raw = nullptr;
-            if (redisReaderGetReply(self->parser, &raw) != REDIS_OK) {
-              failed = self->fail_locked(error(errc::protocol, "redis " + self->describe +
-                                                                   " sent a reply that cannot be parsed"));
-              break;
-            }
-            if (!raw) break;
-            reply r = convert(static_cast<redisReply*>(raw));
-            freeReplyObject(raw);
-            if (self->subscriber && r.type == reply::kind::array && r.elements.size() == 3 &&
-                r.elements[0].text == "message") {
-              pushes.emplace_back(std::move(r.elements[1].text), std::move(r.elements[2].text));
-              continue;
-            }
-            if (self->waiting.empty()) {
-              failed = self->fail_locked(
-                  error(errc::protocol, "redis " + self->describe + " sent a reply nobody asked for"));
-              break;
-            }
-            auto call = std::move(self->waiting.front());
-            self->waiting.pop_front();
-            call->outcome = std::move(r);
-            answered.push_back(std::move(call));
-          }
-        }
+        if (!ready) got.failed = self->fail_locked(ready.error());
+        else self->read_available_locked(got);
         stop = self->broken.load();
-      }
-      for (auto& call : answered) call->slot.wake();
-      wake_all(failed);
-      if (self->on_push)
-        for (auto& [channel, payload] : pushes) self->on_push(channel, payload);
-      if (stop) co_return;
-    }
-  }
-
-  // Enforces the deadlines of calls that did not arm a timer of their own: one
-  // coarse periodic check per connection instead of a timer per call (arming
-  // a timer per call would wake the poller thread on every round trip).
-  static task<void> watchdog(std::shared_ptr<link> self) {
-    for (;;) {
-      self->watchdog_wakeup.reset();
-      if (self->broken.load()) co_return;
-      (void)co_await self->watchdog_wakeup.park(clock::now() + self->tick);
-      std::deque<std::shared_ptr<pending_call>> failed;
-      {
-        std::lock_guard guard(self->mutex);
-        if (self->broken.load()) co_return;
-        auto now = clock::now();
-        for (auto& call : self->waiting) {
-          if (call->deadline <= now) {
-            failed = self->fail_locked(error(errc::timeout, "redis " + self->describe + " did not answer " +
-                                                                call->what + " in time"));
-            break;
-          }
+        if (stop) {
+          self->reading = false;
+          self->reader_task = false;
         }
       }
-      wake_all(failed);
+      got.deliver(*self);
+      if (stop) {
+        if (self->reader_exited) self->reader_exited->signal();
+        co_return;
+      }
     }
   }
 
-  // Queues one formatted command and waits for its reply. With `precise`, the
-  // deadline is kept to the timer's precision; otherwise to the watchdog tick's.
+  // Queues one formatted command and waits for its reply, reading the
+  // connection itself when no other task does. With `precise`, the deadline
+  // is kept by a timer; otherwise by the deadline keeper thread (a timer per
+  // call would wake the poller thread on every round trip).
   static task<result<reply>> exchange(std::shared_ptr<link> self, std::string command,
                                       clock::time_point deadline, std::string_view what, bool precise = true) {
     auto call = std::make_shared<pending_call>();
     call->deadline = deadline;
     call->what.assign(what);
-    std::deque<std::shared_ptr<pending_call>> failed;
     {
-      std::lock_guard guard(self->mutex);
-      if (self->broken.load()) co_return fail(self->failure);
-      self->waiting.push_back(call);
-      bool idle = self->output.empty();
-      self->output += command;
-      if (idle && !self->writer_running) failed = self->flush_locked();
-    }
-    wake_all(failed);
-    if (co_await call->slot.park(precise ? deadline : clock::time_point::max()) == parking::outcome::timed_out) {
-      std::deque<std::shared_ptr<pending_call>> dropped;
+      std::deque<std::shared_ptr<pending_call>> failed;
       {
         std::lock_guard guard(self->mutex);
-        dropped = self->fail_locked(error(errc::timeout, "redis " + self->describe + " did not answer " +
-                                                             std::string(what) + " in time"));
+        if (self->broken.load()) co_return fail(self->failure);
+        self->waiting.push_back(call);
+        bool idle = self->output.empty();
+        self->output += command;
+        if (idle && !self->writer_running) failed = self->flush_locked();
       }
-      wake_all(dropped);
-      co_return fail(errc::timeout,
-                     "redis " + self->describe + " did not answer " + std::string(what) + " in time");
+      signal_all(failed);
+    }
+    const auto wait_until = precise ? deadline : clock::time_point::max();
+    for (;;) {
+      bool lead = false;
+      {
+        std::lock_guard guard(self->mutex);
+        if (call->slot.signalled()) break;
+        if (!self->reading) {
+          self->reading = true;
+          lead = true;
+        }
+      }
+      if (!lead) {
+        auto woke = co_await call->slot.park(wait_until);
+        if (call->slot.signalled()) break;
+        if (woke == parking::outcome::timed_out) {
+          std::deque<std::shared_ptr<pending_call>> failed;
+          {
+            std::lock_guard guard(self->mutex);
+            failed = self->fail_locked(error(errc::timeout, "redis " + self->describe + " did not answer " +
+                                                                std::string(what) + " in time"));
+          }
+          signal_all(failed);
+          break;
+        }
+        call->slot.take_handoff();
+        call->slot.reset();
+        continue;  // handed the reading over: lead
+      }
+      auto ready = co_await wait_readable(self->fd, wait_until);
+      harvest got;
+      std::shared_ptr<pending_call> next;
+      {
+        std::lock_guard guard(self->mutex);
+        if (!ready) {
+          got.failed = self->fail_locked(ready.error().code() == errc::timeout
+                                             ? error(errc::timeout, "redis " + self->describe + " did not answer " +
+                                                                        std::string(what) + " in time")
+                                             : ready.error());
+        } else {
+          self->read_available_locked(got);
+        }
+        self->reading = false;
+        bool mine_done = std::find(got.answered.begin(), got.answered.end(), call) != got.answered.end() ||
+                         std::find(got.failed.begin(), got.failed.end(), call) != got.failed.end();
+        if (mine_done && !self->waiting.empty()) next = self->waiting.front();
+      }
+      got.deliver(*self);
+      if (next) next->slot.hand_off();
+      if (call->slot.signalled()) break;
     }
     co_return std::move(call->outcome);
   }
 };
+
+namespace {
+
+// Enforces the deadlines of calls that arm no timer: every 100 ms it looks at
+// the calls waiting on each live connection and shuts down a connection whose
+// oldest call is overdue. One thread per process, asleep when no connection
+// is open; it never touches the runtime.
+class deadline_keeper {
+ public:
+  static deadline_keeper& instance() {
+    static auto* keeper = new deadline_keeper();  // never destroyed: the thread may outlive statics
+    return *keeper;
+  }
+  void watch(const std::shared_ptr<connection::link>& l) {
+    std::lock_guard guard(mutex_);
+    links_.push_back(l);
+    if (!started_) {
+      started_ = true;
+      std::thread([this] { run(); }).detach();
+    }
+    wake_.notify_one();
+  }
+
+ private:
+  void run() {
+    std::unique_lock guard(mutex_);
+    for (;;) {
+      if (links_.empty()) wake_.wait(guard, [this] { return !links_.empty(); });
+      wake_.wait_for(guard, std::chrono::milliseconds(100));
+      std::vector<std::shared_ptr<connection::link>> live;
+      std::erase_if(links_, [&](const std::weak_ptr<connection::link>& w) {
+        auto l = w.lock();
+        if (!l || l->broken.load()) return true;
+        live.push_back(std::move(l));
+        return false;
+      });
+      guard.unlock();
+      auto now = clock::now();
+      for (auto& l : live) l->expire_overdue(now);
+      live.clear();
+      guard.lock();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<std::weak_ptr<connection::link>> links_;
+  bool started_ = false;
+};
+
+}  // namespace
 
 std::shared_ptr<connection> connection::make(connection_options options) {
   return std::shared_ptr<connection>(new connection(std::move(options)));
@@ -311,7 +426,48 @@ void connection::close() noexcept {
       std::lock_guard guard(l->mutex);
       failed = l->fail_locked(error(errc::unreachable, "the redis store was closed"));
     }
-    link::wake_all(failed);
+    link::signal_all(failed);
+  }
+}
+
+task<result<bool>> connection::start_reading(clock::time_point deadline) {
+  std::uint64_t before = connects();
+  auto l = co_await current_link(deadline);
+  if (!l) co_return fail(std::move(l).error());
+  const bool fresh = connects() != before;
+  bool start = false;
+  {
+    std::lock_guard guard((*l)->mutex);
+    if (!(*l)->broken.load() && !(*l)->reader_task && !(*l)->reading) {
+      (*l)->reading = true;
+      (*l)->reader_task = true;
+      (*l)->reader_exited = std::make_shared<parking>();
+      start = true;
+    }
+  }
+  if (start) spawn(link::read_loop(*l));
+  co_return fresh;
+}
+
+task<void> connection::stop_reading() {
+  std::shared_ptr<link> l;
+  {
+    std::lock_guard guard(mutex_);
+    l = link_;
+  }
+  if (!l) co_return;
+  std::shared_ptr<parking> exited;
+  std::deque<std::shared_ptr<pending_call>> failed;
+  {
+    std::lock_guard guard(l->mutex);
+    if (!l->reader_task) co_return;
+    exited = l->reader_exited;
+    failed = l->fail_locked(error(errc::unreachable, "the subscriber connection was closed: nobody waits for pushes"));
+  }
+  link::signal_all(failed);
+  while (!exited->signalled()) {
+    (void)co_await exited->park(clock::time_point::max());
+    exited->reset();
   }
 }
 
@@ -443,15 +599,12 @@ task<result<std::shared_ptr<connection::link>>> connection::open_link(clock::tim
         continue;
       }
     }
-    // Connected: start the reader and the watchdog, then the handshake.
+    // Connected: the handshake (this task reads its replies itself).
     if (!options_.subscribe.empty()) {
       l->subscriber = true;
       l->on_push = options_.on_push;
     }
-    l->tick = std::clamp<clock::duration>(options_.watchdog_tick, std::chrono::milliseconds(5),
-                                          std::chrono::milliseconds(250));
-    spawn(link::read_loop(l));
-    spawn(link::watchdog(l));
+    deadline_keeper::instance().watch(l);
     auto handshake = [&]() -> task<result<void>> {
       if (!where.password.empty()) {
         std::vector<std::string> auth{"AUTH"};
@@ -503,7 +656,7 @@ task<result<std::shared_ptr<connection::link>>> connection::open_link(clock::tim
         std::lock_guard guard(l->mutex);
         failed = l->fail_locked(done.error());
       }
-      link::wake_all(failed);
+      link::signal_all(failed);
       co_return fail(std::move(done).error());
     }
     co_return l;

@@ -60,8 +60,6 @@ struct connection_options {
   // Reconnect backoff: doubles from min to max after each failed connect.
   std::chrono::milliseconds backoff_min{25};
   std::chrono::milliseconds backoff_max{1000};
-  // How often pending calls are checked against their deadlines.
-  std::chrono::milliseconds watchdog_tick{100};
   // Subscriber connections: `on_push` gets each pub/sub message (channel, payload),
   // `on_reconnect` runs after a reconnect re-subscribed (messages may have been lost).
   std::vector<std::string> subscribe;
@@ -87,6 +85,15 @@ class connection : public std::enable_shared_from_this<connection> {
 
   // Connects (and subscribes) now instead of on first use.
   task<result<void>> connect(clock::time_point deadline);
+
+  // Subscriber connections: connects (and subscribes) if needed and makes sure
+  // a task reads the pushes. True when it had to connect afresh (a push sent
+  // before then was missed). Cheap when a reader already runs.
+  task<result<bool>> start_reading(clock::time_point deadline);
+  // Ends that task: shuts the connection down (the next start_reading
+  // reconnects) and waits until the task has finished, so that no task is
+  // left parked on the connection when nobody needs pushes.
+  task<void> stop_reading();
 
   // Closes the socket; pending calls fail with errc::unreachable.
   void close() noexcept;

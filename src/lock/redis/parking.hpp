@@ -40,6 +40,22 @@ class parking {
   // Forgets a wake that has been consumed, so the slot can park again.
   void reset() noexcept { state_.store(idle, std::memory_order_release); }
 
+  // What the owner waits for happened (a reply, a push, a cancellation): sets
+  // a flag that stays until clear_signal(), then wakes.
+  void signal() noexcept {
+    signalled_.store(true, std::memory_order_release);
+    wake();
+  }
+  bool signalled() const noexcept { return signalled_.load(std::memory_order_acquire); }
+  void clear_signal() noexcept { signalled_.store(false, std::memory_order_release); }
+
+  // Wakes the owner to take over reading a connection (see connection.cpp).
+  void hand_off() noexcept {
+    handoff_.store(true, std::memory_order_release);
+    wake();
+  }
+  bool take_handoff() noexcept { return handoff_.exchange(false, std::memory_order_acq_rel); }
+
   bool woken_pending() const noexcept { return state_.load(std::memory_order_acquire) == woken; }
 
   // co_await slot.park(deadline): parks until wake() or the deadline
@@ -94,6 +110,8 @@ class parking {
   }
 
   std::atomic<int> state_{idle};
+  std::atomic<bool> signalled_{false};
+  std::atomic<bool> handoff_{false};
   std::coroutine_handle<> handle_;
   detail::scheduler* scheduler_ = nullptr;
   timer_node timer_;

@@ -243,7 +243,13 @@ class redis_store final : public store {
  private:
   void on_push(std::string_view channel, std::string_view payload);
   void wake_all_waiters();
-  task<result<void>> ensure_events(clock::time_point deadline);
+  // Pushes are read only while someone waits for them: the first waiter (or
+  // observer) starts a reader on every subscriber connection, the last one
+  // stops them. start_events returns true when it had to (re)subscribe, so a
+  // push may have been missed and the caller should re-check at once.
+  task<result<bool>> start_events(clock::time_point deadline);
+  task<void> enter_events();
+  task<void> leave_events();
   task<result<std::vector<holder_info>>> read_holders(recipe kind, const lock_keys& keys,
                                                       clock::time_point deadline, std::size_t& waiters);
   std::uint64_t floor_of(const std::string& prefix);
@@ -258,6 +264,7 @@ class redis_store final : public store {
   std::map<std::string, std::shared_ptr<parking>> waiters_;            // owner -> its slot
   std::multimap<std::string, std::shared_ptr<parking>> observers_;     // x key -> slots
   std::map<std::string, std::uint64_t> floors_;                         // prefix -> highest token seen
+  std::size_t interest_ = 0;                                            // waiters + observers
 };
 
 // ---------------------------------------------------------------- the lease
@@ -489,7 +496,7 @@ void redis_store::on_push(std::string_view channel, std::string_view payload) {
       for (auto it = first; it != last; ++it) to_wake.push_back(it->second);
     }
   }
-  for (auto& slot : to_wake) slot->wake();
+  for (auto& slot : to_wake) slot->signal();
 }
 
 void redis_store::wake_all_waiters() {
@@ -499,7 +506,7 @@ void redis_store::wake_all_waiters() {
     for (auto& [owner, slot] : waiters_) to_wake.push_back(slot);
     for (auto& [key, slot] : observers_) to_wake.push_back(slot);
   }
-  for (auto& slot : to_wake) slot->wake();
+  for (auto& slot : to_wake) slot->signal();
 }
 
 void redis_store::note_token(const std::string& prefix, std::uint64_t token) {
@@ -577,13 +584,18 @@ task<result<bool>> redis_store::release_everywhere(const lock_keys& keys, std::s
   co_return held >= quorum();
 }
 
-task<result<void>> redis_store::ensure_events(clock::time_point deadline) {
+task<result<bool>> redis_store::start_events(clock::time_point deadline) {
   std::size_t ok = 0;
+  bool fresh = false;
   error last(errc::unreachable, "cannot subscribe");
   for (auto& n : nodes_) {
-    auto r = co_await n.events->connect(deadline);
-    if (r) ++ok;
-    else last = r.error();
+    auto r = co_await n.events->start_reading(deadline);
+    if (r) {
+      ++ok;
+      fresh = fresh || *r;
+    } else {
+      last = r.error();
+    }
     if (!options_.redlock && !r) co_return fail(std::move(last));
   }
   if (ok < quorum())
@@ -591,7 +603,23 @@ task<result<void>> redis_store::ensure_events(clock::time_point deadline) {
                    "only " + std::to_string(ok) + " of " + std::to_string(nodes_.size()) +
                        " redlock masters answered; a grant needs " + std::to_string(quorum()) +
                        " (last error: " + std::string(last.message()) + ")");
-  co_return result<void>{};
+  co_return fresh;
+}
+
+task<void> redis_store::enter_events() {
+  std::lock_guard guard(mutex_);
+  ++interest_;
+  co_return;
+}
+
+task<void> redis_store::leave_events() {
+  bool last = false;
+  {
+    std::lock_guard guard(mutex_);
+    last = --interest_ == 0;
+  }
+  if (!last) co_return;
+  for (auto& n : nodes_) co_await n.events->stop_reading();
 }
 
 task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
@@ -616,8 +644,6 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
 
   auto slot = std::make_shared<parking>();
   if (request.wait) {
-    auto ready = co_await ensure_events(clock::now() + options_.call_timeout);
-    if (!ready) co_return fail(std::move(ready).error());
     std::lock_guard guard(mutex_);
     waiters_.emplace(owner, slot);
   }
@@ -629,8 +655,9 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
       store->waiters_.erase(owner);
     }
   } cleanup{this, owner};
-  context_callback on_cancel(ctx, [slot]() noexcept { slot->wake(); });
+  context_callback on_cancel(ctx, [slot]() noexcept { slot->signal(); });
   bool queued = false;
+  bool listening = false;  // counted in interest_: leave_events() before returning
   // Redlock: one ticket for every master, so that they all order waiters alike
   // (split votes between waiters would otherwise repeat forever).
   std::string ticket;
@@ -639,12 +666,15 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
                                 std::chrono::system_clock::now().time_since_epoch())
                                 .count());
 
-  for (;;) {
+  std::optional<result<lease>> outcome;
+  while (!outcome) {
     if (auto alive = ctx.check(); !alive) {
       if (queued) (void)co_await release_everywhere(keys, mode, owner, member, notify);
-      co_return fail(alive.error().code(), "gave up waiting for the " + std::string(to_string(request.kind)) + " " +
+      outcome = fail(alive.error().code(), "gave up waiting for the " + std::string(to_string(request.kind)) + " " +
                                                printable(request.name) + ": " + std::string(alive.error().message()));
+      break;
     }
+    slot->clear_signal();
     slot->reset();
     const auto sent = clock::now();
     std::vector<std::string> arguments{mode,          owner,         ttl_ms,
@@ -689,15 +719,18 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
           if (r && !r->is_error()) ++ok;
         if (ok < quorum()) {
           (void)co_await release_everywhere(keys, mode, owner, member, notify);
-          co_return fail(errc::unreachable, "acquired \"" + request.name + "\" on a quorum but could not record its "
-                                            "fencing token on a majority of the redlock masters; released it");
+          outcome = fail(errc::unreachable, "acquired " + printable(request.name) +
+                                                " on a quorum but could not record its fencing token on a majority "
+                                                "of the redlock masters; released it");
+          break;
         }
       }
       note_token(keys.prefix, token);
       auto held = std::make_shared<redis_lease>(self, keys, mode, owner, request.name, token, ttl, sent,
                                                 !notify.empty());
       held->start();
-      co_return lease(std::move(held));
+      outcome = lease(std::move(held));
+      break;
     }
     if (granted > 0) {
       // A minority (or too late): give those grants back, keep our place in the queues.
@@ -706,17 +739,33 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
     if (failed > nodes_.size() - quorum()) {
       if (queued) (void)co_await release_everywhere(keys, mode, owner, member, notify);
       if (options_.redlock)
-        co_return fail(last.code() == errc::permission_denied ? errc::permission_denied : errc::unreachable,
+        outcome = fail(last.code() == errc::permission_denied ? errc::permission_denied : errc::unreachable,
                        "only " + std::to_string(nodes_.size() - failed) + " of " + std::to_string(nodes_.size()) +
                            " redlock masters answered; a grant needs " + std::to_string(quorum()) +
                            " (last error: " + std::string(last.message()) + ")");
-      co_return fail(std::move(last));
+      else
+        outcome = fail(std::move(last));
+      break;
     }
-    if (!request.wait)
-      co_return fail(errc::contended, "the " + std::string(to_string(request.kind)) + " " + printable(request.name) +
+    if (!request.wait) {
+      outcome = fail(errc::contended, "the " + std::string(to_string(request.kind)) + " " + printable(request.name) +
                                           " is held by another client");
-    // Wait for a push (the holder released and we head the queue), or re-try
-    // when our queue entry needs refreshing or the blocking lease expires.
+      break;
+    }
+    // Queued: make sure pushes are read, then wait for one (the holder released
+    // and we head the queue), or re-try when our queue entry needs refreshing
+    // or the blocking lease runs out.
+    if (!listening) {
+      co_await enter_events();
+      listening = true;
+    }
+    auto subscribed = co_await start_events(clock::now() + options_.call_timeout);
+    if (!subscribed) {
+      if (queued) (void)co_await release_everywhere(keys, mode, owner, member, notify);
+      outcome = fail(std::move(subscribed).error());
+      break;
+    }
+    if (*subscribed) continue;  // just (re)subscribed: a wake-up may have been missed
     auto wait = std::chrono::duration_cast<clock::duration>(heartbeat);
     if (hint >= 0) wait = std::min<clock::duration>(wait, std::chrono::milliseconds(hint + 1));
     if (options_.redlock && granted > 0) {
@@ -727,6 +776,8 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
     }
     (void)co_await slot->park(clock::now() + wait);
   }
+  if (listening) co_await leave_events();
+  co_return std::move(*outcome);
 }
 
 task<result<std::vector<holder_info>>> redis_store::read_holders(recipe kind, const lock_keys& keys,
@@ -797,10 +848,6 @@ task<result<std::vector<holder_info>>> redis_store::holders(recipe kind, std::st
                                                             context ctx) {
   auto keys = make_keys(kind, name);
   auto slot = std::make_shared<parking>();
-  if (known) {
-    auto ready = co_await ensure_events(clock::now() + options_.call_timeout);
-    if (!ready) co_return fail(std::move(ready).error());
-  }
   std::multimap<std::string, std::shared_ptr<parking>>::iterator registered;
   {
     std::lock_guard guard(mutex_);
@@ -814,16 +861,39 @@ task<result<std::vector<holder_info>>> redis_store::holders(recipe kind, std::st
       store->observers_.erase(it);
     }
   } cleanup{this, registered};
-  context_callback on_cancel(ctx, [slot]() noexcept { slot->wake(); });
-  for (;;) {
-    if (auto alive = ctx.check(); !alive) co_return fail(std::move(alive).error());
+  context_callback on_cancel(ctx, [slot]() noexcept { slot->signal(); });
+  bool listening = false;
+  std::optional<result<std::vector<holder_info>>> outcome;
+  while (!outcome) {
+    if (auto alive = ctx.check(); !alive) {
+      outcome = fail(std::move(alive).error());
+      break;
+    }
+    if (known) {
+      if (!listening) {
+        co_await enter_events();
+        listening = true;
+      }
+      auto subscribed = co_await start_events(clock::now() + options_.call_timeout);
+      if (!subscribed) {
+        outcome = fail(std::move(subscribed).error());
+        break;
+      }
+    }
+    slot->clear_signal();
     slot->reset();
     std::size_t waiters = 0;
     auto now = co_await read_holders(kind, keys, clock::now() + options_.call_timeout, waiters);
-    if (!now) co_return now;
+    if (!now) {
+      outcome = std::move(now);
+      break;
+    }
     std::vector<std::uint64_t> tokens;
     for (auto& h : *now) tokens.push_back(h.token);
-    if (!known || tokens != *known) co_return now;
+    if (!known || tokens != *known) {
+      outcome = std::move(now);
+      break;
+    }
     // Changes of elections are pushed; a holder that dies is noticed when its
     // lease runs out; other recipes are re-read at least every second.
     clock::duration wait = std::chrono::seconds(1);
@@ -831,6 +901,8 @@ task<result<std::vector<holder_info>>> redis_store::holders(recipe kind, std::st
       wait = std::min<clock::duration>(wait, h.time_left + std::chrono::milliseconds(2));
     (void)co_await slot->park(clock::now() + wait);
   }
+  if (listening) co_await leave_events();
+  co_return std::move(*outcome);
 }
 
 task<result<std::vector<lock_info>>> redis_store::list(std::string prefix, context ctx) {
