@@ -105,6 +105,19 @@ struct connection::link : std::enable_shared_from_this<connection::link> {
   std::shared_ptr<parking> reader_exited;
   redisReader* parser = redisReaderCreate();
   std::deque<std::shared_ptr<pending_call>> waiting;
+  std::deque<std::shared_ptr<parking>> pumpers;  // tasks in wait_reading() that do not read
+
+  // A reader leaves: hand the reading to the oldest call still waiting for a
+  // reply, else to a task waiting for pushes. With `mutex` held.
+  std::shared_ptr<parking> successor_locked() {
+    if (!waiting.empty()) return std::shared_ptr<parking>(waiting.front(), &waiting.front()->slot);
+    if (!pumpers.empty()) {
+      auto next = std::move(pumpers.front());
+      pumpers.pop_front();
+      return next;
+    }
+    return nullptr;
+  }
 
   ~link() {
     if (fd >= 0) ::close(fd);
@@ -247,6 +260,64 @@ struct connection::link : std::enable_shared_from_this<connection::link> {
     }
   }
 
+  // Waits until `mine` is signalled (a push for its owner, a cancellation) or
+  // `deadline`, reading the connection meanwhile when no other task does.
+  static task<void> pump(std::shared_ptr<link> self, std::shared_ptr<parking> mine, clock::time_point deadline) {
+    for (;;) {
+      if (mine->signalled()) break;
+      bool lead = false;
+      {
+        std::lock_guard guard(self->mutex);
+        if (!self->broken.load() && !self->reading) {
+          self->reading = true;
+          lead = true;
+        } else if (!self->broken.load()) {
+          self->pumpers.push_back(mine);
+        }
+      }
+      if (!lead) {
+        auto woke = co_await mine->park(deadline);
+        bool handed = mine->take_handoff();
+        {
+          std::lock_guard guard(self->mutex);
+          std::erase(self->pumpers, mine);
+        }
+        mine->reset();
+        if (mine->signalled() || woke == parking::outcome::timed_out || self->broken.load()) {
+          if (handed) pass_on(self);  // leaving: pass the reading on
+          break;
+        }
+        continue;  // handed the reading (or a stray wake-up): try to lead
+      }
+      auto ready = co_await wait_readable(self->fd, deadline);
+      harvest got;
+      std::shared_ptr<parking> next;
+      bool leaving = false;
+      {
+        std::lock_guard guard(self->mutex);
+        if (ready) self->read_available_locked(got);
+        else if (ready.error().code() != errc::timeout) got.failed = self->fail_locked(ready.error());
+        self->reading = false;
+        leaving = !ready || self->broken.load() || clock::now() >= deadline;
+      }
+      got.deliver(*self);
+      if (mine->signalled()) leaving = true;
+      if (leaving) {
+        pass_on(self);
+        break;
+      }
+    }
+  }
+
+  static void pass_on(const std::shared_ptr<link>& self) {
+    std::shared_ptr<parking> next;
+    {
+      std::lock_guard guard(self->mutex);
+      if (!self->reading) next = self->successor_locked();
+    }
+    if (next) next->hand_off();
+  }
+
   // Subscriber connections: reads pushes for as long as the store wants them;
   // ends when the link is shut down (stop_reading) or fails.
   static task<void> read_loop(std::shared_ptr<link> self) {
@@ -323,7 +394,7 @@ struct connection::link : std::enable_shared_from_this<connection::link> {
       }
       auto ready = co_await wait_readable(self->fd, wait_until);
       harvest got;
-      std::shared_ptr<pending_call> next;
+      std::shared_ptr<parking> next;
       {
         std::lock_guard guard(self->mutex);
         if (!ready) {
@@ -337,10 +408,10 @@ struct connection::link : std::enable_shared_from_this<connection::link> {
         self->reading = false;
         bool mine_done = std::find(got.answered.begin(), got.answered.end(), call) != got.answered.end() ||
                          std::find(got.failed.begin(), got.failed.end(), call) != got.failed.end();
-        if (mine_done && !self->waiting.empty()) next = self->waiting.front();
+        if (mine_done) next = self->successor_locked();
       }
       got.deliver(*self);
-      if (next) next->slot.hand_off();
+      if (next) next->hand_off();
       if (call->slot.signalled()) break;
     }
     co_return std::move(call->outcome);
@@ -447,6 +518,19 @@ task<result<bool>> connection::start_reading(clock::time_point deadline) {
   }
   if (start) spawn(link::read_loop(*l));
   co_return fresh;
+}
+
+task<void> connection::wait_reading(std::shared_ptr<parking> slot, clock::time_point deadline) {
+  std::shared_ptr<link> l;
+  {
+    std::lock_guard guard(mutex_);
+    l = link_;
+  }
+  if (!l) {
+    (void)co_await slot->park(deadline);
+    co_return;
+  }
+  co_await link::pump(std::move(l), std::move(slot), deadline);
 }
 
 task<void> connection::stop_reading() {

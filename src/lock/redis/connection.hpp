@@ -90,6 +90,11 @@ class connection : public std::enable_shared_from_this<connection> {
   // a task reads the pushes. True when it had to connect afresh (a push sent
   // before then was missed). Cheap when a reader already runs.
   task<result<bool>> start_reading(clock::time_point deadline);
+  // Subscriber connections, without a reader task: waits until `slot` is
+  // signalled (on_push signals it) or `deadline`, reading pushes meanwhile
+  // when no other task does (the waiters of a store take turns). Nothing is
+  // left parked on the connection once every waiter has returned.
+  task<void> wait_reading(std::shared_ptr<parking> slot, clock::time_point deadline);
   // Ends that task: shuts the connection down (the next start_reading
   // reconnects) and waits until the task has finished, so that no task is
   // left parked on the connection when nobody needs pushes.

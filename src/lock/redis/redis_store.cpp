@@ -249,6 +249,16 @@ class redis_store final : public store {
   // push may have been missed and the caller should re-check at once.
   task<result<bool>> start_events(clock::time_point deadline);
   task<void> enter_events();
+  // Parks until `slot` is signalled or `deadline`; with one master, reads the
+  // subscriber connection meanwhile when no other waiter does.
+  task<void> wait_for_push(std::shared_ptr<parking> slot, clock::time_point deadline) {
+    if (options_.redlock) {
+      (void)co_await slot->park(deadline);
+      co_return;
+    }
+    co_await nodes_[0].events->wait_reading(std::move(slot), deadline);
+  }
+  static task<result<bool>> connect_fresh(connection& events, clock::time_point deadline, std::uint64_t before);
   task<void> leave_events();
   task<result<std::vector<holder_info>>> read_holders(recipe kind, const lock_keys& keys,
                                                       clock::time_point deadline, std::size_t& waiters);
@@ -589,7 +599,12 @@ task<result<bool>> redis_store::start_events(clock::time_point deadline) {
   bool fresh = false;
   error last(errc::unreachable, "cannot subscribe");
   for (auto& n : nodes_) {
-    auto r = co_await n.events->start_reading(deadline);
+    // One master: waiters read pushes themselves (wait_reading). Redlock: a
+    // reader task per master while anyone waits (a waiter cannot read five
+    // sockets at once).
+    std::uint64_t before = n.events->connects();
+    auto r = options_.redlock ? co_await n.events->start_reading(deadline)
+                              : co_await connect_fresh(*n.events, deadline, before);
     if (r) {
       ++ok;
       fresh = fresh || *r;
@@ -606,6 +621,13 @@ task<result<bool>> redis_store::start_events(clock::time_point deadline) {
   co_return fresh;
 }
 
+task<result<bool>> redis_store::connect_fresh(connection& events, clock::time_point deadline,
+                                              std::uint64_t before) {
+  auto r = co_await events.connect(deadline);
+  if (!r) co_return fail(std::move(r).error());
+  co_return events.connects() != before;
+}
+
 task<void> redis_store::enter_events() {
   std::lock_guard guard(mutex_);
   ++interest_;
@@ -618,7 +640,7 @@ task<void> redis_store::leave_events() {
     std::lock_guard guard(mutex_);
     last = --interest_ == 0;
   }
-  if (!last) co_return;
+  if (!last || !options_.redlock) co_return;
   for (auto& n : nodes_) co_await n.events->stop_reading();
 }
 
@@ -774,7 +796,7 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
       std::uniform_int_distribution<long long> spread(1, std::max<long long>(2, ms(heartbeat)));
       wait = std::min<clock::duration>(wait, std::chrono::milliseconds(spread(jitter)));
     }
-    (void)co_await slot->park(clock::now() + wait);
+    co_await wait_for_push(slot, clock::now() + wait);
   }
   if (listening) co_await leave_events();
   co_return std::move(*outcome);
@@ -899,7 +921,7 @@ task<result<std::vector<holder_info>>> redis_store::holders(recipe kind, std::st
     clock::duration wait = std::chrono::seconds(1);
     for (auto& h : *now)
       wait = std::min<clock::duration>(wait, h.time_left + std::chrono::milliseconds(2));
-    (void)co_await slot->park(clock::now() + wait);
+    co_await wait_for_push(slot, clock::now() + wait);
   }
   if (listening) co_await leave_events();
   co_return std::move(*outcome);
