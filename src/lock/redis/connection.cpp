@@ -21,6 +21,7 @@ namespace weft::lock::redis_detail {
 namespace {
 
 struct pending_call {
+  bool detached = false;  // sent by send_detached: nobody waits for the reply
   parking slot;  // signalled once `outcome` is final
   result<reply> outcome = fail(errc::unreachable, "no reply");
   clock::time_point deadline;
@@ -110,7 +111,8 @@ struct connection::link : std::enable_shared_from_this<connection::link> {
   // A reader leaves: hand the reading to the oldest call still waiting for a
   // reply, else to a task waiting for pushes. With `mutex` held.
   std::shared_ptr<parking> successor_locked() {
-    if (!waiting.empty()) return std::shared_ptr<parking>(waiting.front(), &waiting.front()->slot);
+    for (auto& call : waiting)
+      if (!call->detached) return std::shared_ptr<parking>(call, &call->slot);
     if (!pumpers.empty()) {
       auto next = std::move(pumpers.front());
       pumpers.pop_front();
@@ -499,6 +501,29 @@ void connection::close() noexcept {
     }
     link::signal_all(failed);
   }
+}
+
+bool connection::send_detached(const std::vector<std::string>& arguments) {
+  std::shared_ptr<link> l;
+  {
+    std::lock_guard guard(mutex_);
+    l = link_;
+  }
+  if (!l) return false;
+  auto call = std::make_shared<pending_call>();
+  call->detached = true;
+  call->deadline = clock::time_point::max();  // nobody waits: the keeper ignores it
+  std::deque<std::shared_ptr<pending_call>> failed;
+  {
+    std::lock_guard guard(l->mutex);
+    if (l->broken.load()) return false;
+    l->waiting.push_back(call);
+    bool idle = l->output.empty();
+    l->output += format(arguments);
+    if (idle && !l->writer_running) failed = l->flush_locked();
+  }
+  link::signal_all(failed);
+  return true;
 }
 
 task<result<bool>> connection::start_reading(clock::time_point deadline) {

@@ -83,6 +83,13 @@ class connection : public std::enable_shared_from_this<connection> {
   task<result<reply>> call(std::vector<std::string> arguments, clock::time_point deadline,
                            bool precise = false);
 
+  // Writes one command without waiting for (or ever looking at) its reply; the
+  // next task to read the connection discards the reply. No task is involved,
+  // so it cannot be abandoned by a runtime that shuts down. False when not
+  // connected (nothing is sent). For best-effort work such as a lease's
+  // release from its destructor.
+  bool send_detached(const std::vector<std::string>& arguments);
+
   // Connects (and subscribes) now instead of on first use.
   task<result<void>> connect(clock::time_point deadline);
 

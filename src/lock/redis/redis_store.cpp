@@ -220,6 +220,8 @@ class redis_store final : public store {
   task<result<bool>> release_everywhere(const lock_keys& keys, std::string mode, std::string owner,
                                         std::string member, std::string notify);
   void note_token(const std::string& prefix, std::uint64_t token);
+  void release_without_waiting(const lock_keys& keys, const std::string& mode, const std::string& owner,
+                               const std::string& notify);
 
   struct gather {
     std::mutex mutex;
@@ -341,12 +343,16 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
     co_return result<void>{};
   }
 
+  // Writes the release script to every master without waiting for the
+  // answers (no task: nothing is left for a runtime to abandon). If a master
+  // is not connected, or the write fails, its copy of the lock expires with
+  // the TTL.
   void release_detached() noexcept override {
     if (!stop()) return;
     try {
-      spawn(finish_release(shared_from_this()));
+      store_->release_without_waiting(keys_, mode_, owner_, notify_ ? changes_channel : "");
     } catch (...) {
-      // No runtime to run it on (or out of memory): the TTL expires the lock.
+      // Out of memory: the TTL expires the lock.
     }
   }
 
@@ -354,11 +360,6 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
   struct timer_node : detail::timer_entry {
     redis_lease* owner = nullptr;
   };
-
-  static task<void> finish_release(std::shared_ptr<redis_lease> self) {
-    (void)co_await self->store_->release_everywhere(self->keys_, self->mode_, self->owner_, "",
-                                                    self->notify_ ? changes_channel : "");
-  }
 
   static void on_timer(detail::timer_entry* entry) noexcept {
     auto* self = static_cast<timer_node*>(entry)->owner;
@@ -592,6 +593,15 @@ task<result<bool>> redis_store::release_everywhere(const lock_keys& keys, std::s
   }
   if (answered < quorum()) co_return fail(std::move(last));
   co_return held >= quorum();
+}
+
+void redis_store::release_without_waiting(const lock_keys& keys, const std::string& mode, const std::string& owner,
+                                          const std::string& notify) {
+  // EVAL, not EVALSHA: nobody would see a NOSCRIPT answer.
+  std::vector<std::string> argv{"EVAL", release_script, std::to_string(keys.all.size())};
+  argv.insert(argv.end(), keys.all.begin(), keys.all.end());
+  for (const auto& a : {mode, owner, std::string(), notify}) argv.push_back(a);
+  for (auto& n : nodes_) (void)n.commands->send_detached(argv);
 }
 
 task<result<bool>> redis_store::start_events(clock::time_point deadline) {
