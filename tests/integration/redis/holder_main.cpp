@@ -60,12 +60,14 @@ int main(int argc, char** argv) {
       if (held->is_lost()) {
         std::printf("LOST %s\n", held->lost_reason().c_str());
         std::fflush(stdout);
+        (void)co_await held->release();  // says lease_lost; lets the lease's background work end
         co_return 3;
       }
       auto wrote = fence->admit(held->token());
       if (!wrote) {
         std::printf("STALE %s\n", std::string(wrote.error().message()).c_str());
         std::fflush(stdout);
+        (void)co_await held->release();
         co_return 4;
       }
     }
