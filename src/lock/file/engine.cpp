@@ -32,7 +32,7 @@ std::int64_t boot_now() noexcept {
 namespace {
 
 constexpr std::uint32_t participant_mask = IN_ATTRIB | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_DONT_FOLLOW;
-constexpr std::uint32_t directory_mask = IN_MOVED_TO | IN_DELETE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW;
+constexpr std::uint32_t state_mask = IN_MODIFY | IN_DELETE_SELF | IN_DONT_FOLLOW;
 
 failure os_failure(const std::string& what, int e = errno) {
   errc code = (e == EACCES || e == EPERM || e == ELOOP) ? errc::permission_denied : errc::io;
@@ -104,9 +104,11 @@ struct lock_dir {
   std::string name;
   int fd = -1;
   int meta_fd = -1;
+  int state_fd = -1;
   std::mutex mutex;  // the in-process half of the meta lock
   state_header header;  // from the last load(); guarded by the meta lock
   ~lock_dir() {
+    if (state_fd >= 0) ::close(state_fd);
     if (meta_fd >= 0) ::close(meta_fd);
     if (fd >= 0) ::close(fd);
   }
@@ -224,7 +226,11 @@ result<std::shared_ptr<file_engine>> file_engine::open(std::string root) {
                                              std::to_string(st.st_uid) +
                                              ", not to you; use a directory of your own");
   }
-  if ((st.st_mode & 0077) != 0) ::fchmod(fd, 0700);
+  if ((st.st_mode & 0022) != 0) {
+    ::close(fd);
+    return fail(errc::permission_denied, "the store directory " + root +
+                                             " is writable by other users; run chmod go-w on it or use another");
+  }
   int inotify_fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (inotify_fd < 0) {
     int e = errno;
@@ -305,8 +311,13 @@ result<std::shared_ptr<lock_dir>> file_engine::open_dir(recipe kind, std::string
       return fail(errc::permission_denied, "a lock directory in " + root_ + " is a symbolic link; refusing it");
     return os_failure("cannot open the lock directory in " + root_);
   }
+  struct stat st {};
+  if (::fstat(dir->fd, &st) != 0 || st.st_uid != ::geteuid())
+    return fail(errc::permission_denied, "a lock directory in " + root_ + " belongs to another user; refusing it");
   dir->meta_fd = ::openat(dir->fd, "meta", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (dir->meta_fd < 0) return os_failure("cannot open the lock's meta file in " + root_);
+  dir->state_fd = ::openat(dir->fd, "state", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (dir->state_fd < 0) return os_failure("cannot open the lock's state file in " + root_);
   int name_fd = ::openat(dir->fd, "name", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (name_fd >= 0) {
     (void)write_all(name_fd, name);
@@ -321,24 +332,78 @@ result<std::shared_ptr<lock_dir>> file_engine::open_dir(recipe kind, std::string
 
 // ---------------------------------------------------------------- queue
 
+namespace {
+result<std::string> read_fd(int fd) {
+  std::string text;
+  char buffer[4096];
+  for (off_t at = 0;;) {
+    ssize_t n = ::pread(fd, buffer, sizeof buffer, at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return os_failure("cannot read the lock's state file");
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+    at += n;
+  }
+  return text;
+}
+
+// True when some p-file in the lock directory is held by a live process.
+bool any_live_participant(int dir_fd) {
+  int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return true;  // cannot tell: assume the worst
+  DIR* listing = ::fdopendir(fd);
+  if (!listing) {
+    ::close(fd);
+    return true;
+  }
+  bool live = false;
+  while (auto* item = ::readdir(listing)) {
+    if (std::strncmp(item->d_name, "p-", 2) != 0) continue;
+    int p = ::openat(dir_fd, item->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (p < 0) continue;
+    struct flock l {};
+    l.l_type = F_WRLCK;
+    l.l_whence = SEEK_SET;
+    if (::fcntl(p, F_OFD_GETLK, &l) == 0 && l.l_type != F_UNLCK) live = true;
+    ::close(p);
+    if (live) break;
+  }
+  ::closedir(listing);
+  return live;
+}
+}  // namespace
+
 result<void> file_engine::load(lock_dir& dir, std::vector<state_entry>& entries) {
-  bool missing = false;
-  auto text = read_all_at(dir.fd, "state", missing);
+  auto text = read_fd(dir.state_fd);
   if (!text) return fail(std::move(text).error());
   auto parsed = parse_state(*text, dir.header);
-  if (!parsed) return fail(std::move(parsed).error());
+  if (!parsed) {
+    // A record cut short by a host crash (it is not fsync'd). With no live
+    // participant nobody can hold the lock: start an empty queue; tokens then
+    // resume above the fsync'd ceiling. Otherwise refuse rather than guess.
+    if (any_live_participant(dir.fd)) return fail(std::move(parsed).error());
+    dir.header = state_header{};
+    entries.clear();
+    return {};
+  }
   entries = std::move(*parsed);
   return {};
 }
 
 result<void> file_engine::store_state(lock_dir& dir, const std::vector<state_entry>& entries) {
-  int fd = ::openat(dir.fd, "state.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return os_failure("cannot write the lock's state file");
-  bool ok = write_all(fd, format_state(dir.header, entries));
-  int e = errno;
-  ::close(fd);
-  if (!ok) return os_failure("cannot write the lock's state file", e);
-  if (::renameat(dir.fd, "state.tmp", dir.fd, "state") != 0) return os_failure("cannot replace the lock's state file");
+  // In place, under the meta lock (every reader holds it too): cheaper than
+  // a rename on a journaling file system, and the "end" trailer makes a
+  // record cut short detectable.
+  std::string text = format_state(dir.header, entries);
+  std::size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::pwrite(dir.state_fd, text.data() + done, text.size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return os_failure("cannot write the lock's state file");
+    done += static_cast<std::size_t>(n);
+  }
+  if (::ftruncate(dir.state_fd, static_cast<off_t>(text.size())) != 0)
+    return os_failure("cannot truncate the lock's state file");
   return {};
 }
 
@@ -862,8 +927,15 @@ result<std::vector<lock_info>> file_engine::list(std::string_view prefix) {
     bool missing = false;
     auto name = read_all_at(dir_fd, "name", missing);
     if (!name || name->empty() || name->compare(0, prefix.size(), prefix) != 0) continue;
-    if (name->size() < prefix.size()) continue;
-    auto text = read_all_at(dir_fd, "state", missing);
+    dir.meta_fd = ::openat(dir_fd, "meta", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    dir.state_fd = ::openat(dir_fd, "state", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (dir.meta_fd < 0 || dir.state_fd < 0) continue;
+    result<std::string> text = std::string();
+    {
+      meta_guard meta(dir);
+      if (!meta.check()) continue;
+      text = read_fd(dir.state_fd);
+    }
     if (!text) continue;
     state_header header;
     auto entries = parse_state(*text, header);
@@ -899,14 +971,31 @@ result<std::uint64_t> file_engine::watch(recipe kind, std::string_view name, std
                                          std::function<void()> callback) {
   auto dir = open_dir(kind, name, true);
   if (!dir) return fail(std::move(dir).error());
+  std::vector<std::string> holders;
+  {
+    meta_guard meta(**dir);
+    if (auto ok = meta.check(); !ok) return fail(std::move(ok).error());
+    std::vector<state_entry> entries;
+    if (auto ok = load(**dir, entries); !ok) return fail(std::move(ok).error());
+    for (const auto& e : entries)
+      if (e.held) holders.push_back(e.owner);
+  }
   std::uint64_t id;
   {
     std::lock_guard guard(mutex_);
-    int wd = add_watch_locked((*dir)->path, directory_mask);
+    int wd = add_watch_locked((*dir)->path + "/state", state_mask);
     if (wd < 0) return os_failure("cannot watch the lock directory in " + root_);
     id = next_observer_++;
-    observers_[id] = observer{id, wd, deadline, std::move(callback)};
-    watches_[wd].observers.insert(id);
+    observer o{id, {wd}, deadline, std::move(callback)};
+    // A holder's death (its file closed by the kernel) is a change too, even
+    // when no waiter is there to evict it.
+    for (const auto& owner : holders) {
+      int holder_wd = add_watch_locked((*dir)->path + "/" + participant_file(owner), participant_mask);
+      if (holder_wd >= 0) o.wds.push_back(holder_wd);
+      else o.deadline = boot_now();  // already gone: look again at once
+    }
+    for (int w : o.wds) watches_[w].observers.insert(id);
+    observers_[id] = std::move(o);
   }
   std::uint64_t one = 1;
   (void)!::write(event_fd_, &one, sizeof one);
@@ -915,15 +1004,23 @@ result<std::uint64_t> file_engine::watch(recipe kind, std::string_view name, std
 
 bool file_engine::unwatch(std::uint64_t id) {
   std::lock_guard guard(mutex_);
+  return static_cast<bool>(take_observer_locked(id));
+}
+
+std::function<void()> file_engine::take_observer_locked(std::uint64_t id) {
   auto it = observers_.find(id);
-  if (it == observers_.end()) return false;
-  int wd = it->second.wd;
+  if (it == observers_.end()) return {};
+  auto callback = std::move(it->second.callback);
+  auto wds = std::move(it->second.wds);
   observers_.erase(it);
-  if (auto w = watches_.find(wd); w != watches_.end()) {
-    w->second.observers.erase(id);
-    release_watch_locked(wd);
+  for (int wd : wds) {
+    if (auto w = watches_.find(wd); w != watches_.end()) {
+      w->second.observers.erase(id);
+      release_watch_locked(wd);
+    }
   }
-  return true;
+  if (!callback) callback = [] {};
+  return callback;
 }
 
 // ---------------------------------------------------------------- watches
@@ -1007,19 +1104,20 @@ void file_engine::watcher_loop() {
           if (it == watches_.end()) continue;
           for (auto* raw : it->second.participants)
             if (auto found = participants_.find(raw); found != participants_.end()) to_examine.push_back(found->second);
-          for (auto id : it->second.observers) {
-            if (auto o = observers_.find(id); o != observers_.end()) {
-              to_fire.push_back(std::move(o->second.callback));
-              observers_.erase(o);
-            }
-          }
-          it->second.observers.clear();
-          if (event->mask & IN_IGNORED) {
+          std::vector<std::uint64_t> ids(it->second.observers.begin(), it->second.observers.end());
+          bool ignored = (event->mask & IN_IGNORED) != 0;
+          if (ignored) {
+            // The kernel dropped the watch (the file is gone).
             for (auto* raw : it->second.participants) std::erase(raw->watches, event->wd);
-            watch_by_path_.erase(it->second.path);
-            watches_.erase(it);
-          } else {
-            release_watch_locked(event->wd);
+            it->second.participants.clear();
+          }
+          for (auto id : ids)
+            if (auto callback = take_observer_locked(id)) to_fire.push_back(std::move(callback));
+          if (ignored) {
+            if (auto again = watches_.find(event->wd); again != watches_.end()) {
+              watch_by_path_.erase(again->second.path);
+              watches_.erase(again);
+            }
           }
         }
       }
@@ -1033,21 +1131,11 @@ void file_engine::watcher_loop() {
           to_examine.push_back(who);
         }
       }
-      for (auto it = observers_.begin(); it != observers_.end();) {
-        if (it->second.deadline && it->second.deadline <= now) {
-          to_fire.push_back(std::move(it->second.callback));
-          if (auto w = watches_.find(it->second.wd); w != watches_.end()) {
-            w->second.observers.erase(it->first);
-            int wd = it->second.wd;
-            it = observers_.erase(it);
-            release_watch_locked(wd);
-          } else {
-            it = observers_.erase(it);
-          }
-        } else {
-          ++it;
-        }
-      }
+      std::vector<std::uint64_t> due;
+      for (const auto& [id, o] : observers_)
+        if (o.deadline && o.deadline <= now) due.push_back(id);
+      for (auto id : due)
+        if (auto callback = take_observer_locked(id)) to_fire.push_back(std::move(callback));
     }
     for (auto& c : commands) {
       if (c.what == command::kind::release) {

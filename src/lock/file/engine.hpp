@@ -104,7 +104,8 @@ class file_engine : public std::enable_shared_from_this<file_engine> {
   // the earliest holder expiry (boot_now() clock), 0 when none.
   result<std::vector<holder_info>> holders(recipe kind, std::string_view name, std::int64_t* next_expiry);
   // Calls `callback` once, on the watcher thread, after the next change to
-  // the queue of (kind, name) or at `deadline` (boot_now() clock, 0 = none).
+  // the queue of (kind, name), the death of one of its holders, or at
+  // `deadline` (boot_now() clock, 0 = none). May block on the queue's lock.
   // Returns an id for unwatch; unwatch returns false if it already fired.
   result<std::uint64_t> watch(recipe kind, std::string_view name, std::int64_t deadline,
                               std::function<void()> callback);
@@ -118,7 +119,7 @@ class file_engine : public std::enable_shared_from_this<file_engine> {
   };
   struct observer {
     std::uint64_t id;
-    int wd;
+    std::vector<int> wds;  // the queue's state file and the holders' p-files
     std::int64_t deadline;
     std::function<void()> callback;
   };
@@ -155,6 +156,7 @@ class file_engine : public std::enable_shared_from_this<file_engine> {
   int add_watch_locked(const std::string& path, std::uint32_t mask);
   void set_watches_locked(participant& who, std::vector<int> wds);
   void release_watch_locked(int wd);
+  std::function<void()> take_observer_locked(std::uint64_t id);
 
   void post(command c);
   void watcher_loop();
