@@ -15,6 +15,7 @@
 
 #include "redis_test_support.hpp"
 #include "weft/context.hpp"
+#include "weft/go.hpp"
 #include "weft/lock/fence.hpp"
 #include "weft/lock/store.hpp"
 #include "weft/runtime.hpp"
@@ -177,6 +178,57 @@ TEST_F(redis_faults, paused_holder_sees_lost_before_it_works_again) {
   auto verdict = holder.line(5s);
   EXPECT_EQ(verdict.rfind("LOST", 0), 0u) << "the paused holder did work after resuming: " << verdict;
   EXPECT_EQ(holder.wait_exit(), 3);
+  std::filesystem::remove(fence_path);
+}
+
+TEST_F(redis_faults, a_killed_waiter_stalls_the_queue_for_at_most_its_waiter_ttl) {
+  std::string uri = weft::test::env_or_fail("WEFT_TEST_REDIS");
+  std::string cli = weft::test::env_or_fail("WEFT_TEST_REDIS_CLI");
+  std::string port = weft::test::env_or_fail("WEFT_TEST_REDIS_PORT");
+  ASSERT_FALSE(uri.empty());
+  auto name = unique_name("deadwaiter");
+  auto holder_store = open_or_fail(uri);
+  auto next_store = open_or_fail(uri);
+  ASSERT_TRUE(holder_store && next_store);
+  auto fence_path = temp_file("weft-fence");
+  auto queue_length = [&] {
+    std::string command = cli + " -p " + port + " ZCARD 'weft:lock:mutex:{" + name + "}:q'";
+    std::string out;
+    if (FILE* f = ::popen(command.c_str(), "r")) {
+      char buffer[64] = {0};
+      if (std::fgets(buffer, sizeof buffer, f)) out = buffer;
+      ::pclose(f);
+    }
+    return std::atoi(out.c_str());
+  };
+  runtime_.block_on([&]() -> task<void> {
+    auto held = co_await holder_store->acquire(mutex_request(name), context::background());
+    EXPECT_TRUE(held);
+    if (!held) co_return;
+    // A waiter in another process queues first, then dies (SIGKILL) while queued.
+    holder_process doomed(uri, name, 10'000, fence_path);
+    for (int i = 0; i < 500 && queue_length() < 1; ++i) co_await weft::sleep_for(10ms);
+    EXPECT_EQ(queue_length(), 1);
+    doomed.signal(SIGKILL);
+    doomed.wait_exit();
+    // A live waiter queues behind the dead one.
+    std::atomic<std::int64_t> granted_at{0};
+    auto next = weft::go([&]() -> task<void> {
+      auto got = co_await next_store->acquire(mutex_request(name), context::background());
+      EXPECT_TRUE(got) << (got ? "" : std::string(got.error().message()));
+      granted_at = std::chrono::steady_clock::now().time_since_epoch().count();
+    });
+    for (int i = 0; i < 500 && queue_length() < 2; ++i) co_await weft::sleep_for(10ms);
+    auto released_at = std::chrono::steady_clock::now().time_since_epoch().count();
+    (void)co_await held->release();
+    co_await std::move(next);
+    auto stall = std::chrono::nanoseconds(granted_at.load() - released_at);
+    // The dead waiter's entry expires after waiter_ttl (1 s) and the live waiter
+    // re-announces itself every waiter_ttl/3: the stall stays well under the
+    // 10 s lease TTL and Redisson's 5 s.
+    EXPECT_LT(stall, 2500ms) << "stalled " << std::chrono::duration_cast<std::chrono::milliseconds>(stall).count()
+                             << " ms behind a dead waiter";
+  }());
   std::filesystem::remove(fence_path);
 }
 
