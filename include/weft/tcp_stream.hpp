@@ -16,6 +16,7 @@
 // reads (or two writes) on one stream are not allowed.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -56,8 +57,11 @@ class tcp_stream {
  private:
   task<result<std::size_t>> read_until(std::span<std::byte> buffer, clock::time_point deadline);
   task<result<void>> write_until(std::span<const std::byte> bytes, clock::time_point deadline);
-  // The runtime holding this socket's persistent epoll registration, if any.
-  detail::scheduler* source_ = nullptr;
+  // The runtime holding this socket's persistent epoll registration, if any;
+  // published (release) after source_runtime_ and source_token_ are set. A
+  // reader and a writer may race to register: registering_ picks one.
+  std::atomic<detail::scheduler*> source_{nullptr};
+  std::atomic<bool> registering_{false};
   bool use_source() noexcept;
   int fd_ = -1;
   std::uint64_t source_runtime_ = 0;
