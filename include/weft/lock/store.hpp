@@ -33,12 +33,9 @@
 
 #include "weft/lock/lease.hpp"
 #include "weft/lock/uri.hpp"
+#include "weft/context.hpp"
 #include "weft/result.hpp"
 #include "weft/task.hpp"
-
-namespace weft {
-class context;
-}
 
 namespace weft::lock {
 

@@ -17,9 +17,7 @@
 #include <cstring>
 
 #include "lock/grant.hpp"
-#if defined(WEFT_LOCK_HAS_RUNTIME)
 #include "weft/spawn_blocking.hpp"
-#endif
 
 namespace weft::lock::file_detail {
 
@@ -176,12 +174,8 @@ class file_lease final : public lease_state {
     // it, wait for it on the blocking pool, never on a runtime worker.
     auto released = engine_->release(who_, false);
     if (released || released.error().code() != errc::unsupported) co_return released;
-#if defined(WEFT_LOCK_HAS_RUNTIME)
     released = co_await weft::spawn_blocking([this] { return engine_->release(who_, true); });
     co_return released;
-#else
-    co_return engine_->release(who_, true);
-#endif
   }
   void release_detached() noexcept override {
     if (released_.exchange(true)) return;
