@@ -455,7 +455,6 @@ void session::send_probe() {
     std::lock_guard guard(mutex_);
     probe_in_flight_ = true;
   }
-  requests_.fetch_add(1, std::memory_order_relaxed);
   const int rc = zoo_aexists(
       handle_, "/", 0,
       [](int result, const Stat*, const void* data) {

@@ -159,7 +159,8 @@ class session : public std::enable_shared_from_this<session> {
   std::uint64_t watch_lease(std::int64_t owner, lost_callback on_lost);
   void unwatch_lease(std::uint64_t id) noexcept;
 
-  // Counters for the benchmark: requests sent, and watch notifications received.
+  // Counters for the benchmark: requests sent for tasks (the watchdog's
+  // liveness probes are not counted), and watch notifications received.
   std::uint64_t requests_sent() const noexcept { return requests_.load(std::memory_order_relaxed); }
   std::uint64_t notifications() const noexcept { return notifications_.load(std::memory_order_relaxed); }
 
