@@ -24,7 +24,13 @@ namespace {
 thread_local worker* this_worker = nullptr;
 thread_local scheduler* this_scheduler = nullptr;
 thread_local scheduler* this_home = nullptr;
+thread_local bool this_driving = false;  // firing timers / I/O: wake in order
 std::atomic<scheduler*> last_block_on{nullptr};
+
+struct driving_scope {
+  bool previous = std::exchange(this_driving, true);
+  ~driving_scope() { this_driving = previous; }
+};
 
 constexpr std::uint32_t max_lifo_polls = 3;
 constexpr std::uint32_t global_queue_interval = 61;
@@ -180,6 +186,8 @@ scheduler::~scheduler() {
 void scheduler::schedule_wake(std::coroutine_handle<> task) noexcept {
   worker* w = this_worker;
   if (w != nullptr && w->owner == this) {
+    // Timers and I/O events wake tasks in the order they fired.
+    if (this_driving) return push_back(*w, task.address(), true);
     // The task just woken runs next on this worker, while its data is hot.
     if (void* previous = std::exchange(w->lifo, task.address())) push_back(*w, previous, true);
     return;
@@ -453,6 +461,7 @@ std::size_t scheduler::poll_io(std::int64_t timeout_ns) noexcept {
   const int n = epoll_pwait2(epoll_fd_, events, 64, wait, nullptr);
   if (n <= 0) return 0;
   std::size_t woken = 0;
+  driving_scope driving;
   std::unique_lock lock(io_mutex_, std::defer_lock);
   for (int i = 0; i < n; ++i) {
     const std::uint64_t token = events[i].data.u64;
@@ -616,6 +625,7 @@ bool scheduler::cancel_timer(timer_entry* entry) noexcept {
 std::size_t scheduler::fire_due_timers(std::int64_t now) noexcept {
   if (next_deadline_.load(std::memory_order_acquire) > now) return 0;
   std::lock_guard lock(timer_mutex_);
+  driving_scope driving;
   std::size_t fired = 0;
   while (!timers_.empty() && timers_.front().deadline <= now) {
     timer_entry* entry = timers_.front().entry;
