@@ -17,6 +17,8 @@
 #   WEFT_TEST_ZK_PORTS="P1 P2 P3"   client ports of members 1..3
 #   WEFT_TEST_ZK_DIR=DIR/zookeeper  pid files are DIR/zookeeper/node-N/pid
 #   WEFT_TEST_ZK_CONTROL=<this script>  for the subcommands above
+# WEFT_ZK_FORCE_SYNC=no starts the servers without fsync per transaction
+# (scripts/bench-zk.sh uses it to measure clients rather than the disk).
 set -euo pipefail
 
 action=${1:?usage: zookeeper.sh start|stop|leader|kill|restart|wait DIR [N]}
@@ -111,6 +113,7 @@ admin.enableServer=false
 autopurge.purgeInterval=0
 preAllocSize=4096
 snapCount=100000
+forceSync=${WEFT_ZK_FORCE_SYNC:-yes}
 electionPortBindRetry=100
 $servers
 EOF

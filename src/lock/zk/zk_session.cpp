@@ -140,21 +140,23 @@ session::~session() {
 
 result<void> session::open_handle() {
   const int timeout = static_cast<int>(options_.session_timeout.count());
-  zhandle_t* handle = zookeeper_init2(options_.hosts.c_str(), &session::watcher, timeout, nullptr,
-                                      this, 0, &log_sink);
-  if (handle == nullptr) {
-    return fail(errc::invalid_argument,
-                "cannot start a ZooKeeper client for '" + options_.hosts + "': " + std::strerror(errno) +
-                    " (check the host list of the zk:// URI)");
-  }
-  if (!options_.auth.empty()) {
-    // Queued before any request, and replayed by the client on every reconnect.
-    zoo_add_auth(handle, "digest", options_.auth.data(), static_cast<int>(options_.auth.size()), nullptr,
-                 nullptr);
-  }
   zhandle_t* old = nullptr;
   {
+    // Held across zookeeper_init2: the new handle's first events (CONNECTED
+    // may come at once) wait in watcher() until handle_ names it.
     std::unique_lock lock(handle_mutex_);
+    zhandle_t* handle = zookeeper_init2(options_.hosts.c_str(), &session::watcher, timeout, nullptr, this, 0,
+                                        &log_sink);
+    if (handle == nullptr) {
+      return fail(errc::invalid_argument,
+                  "cannot start a ZooKeeper client for '" + options_.hosts + "': " + std::strerror(errno) +
+                      " (check the host list of the zk:// URI)");
+    }
+    if (!options_.auth.empty()) {
+      // Queued before any request, and replayed by the client on every reconnect.
+      zoo_add_auth(handle, "digest", options_.auth.data(), static_cast<int>(options_.auth.size()), nullptr,
+                   nullptr);
+    }
     old = std::exchange(handle_, handle);
     session_id_.store(0, std::memory_order_release);
     state_.store(connection_state::connecting, std::memory_order_release);
@@ -334,6 +336,38 @@ task<reply> session::create(std::string path, std::string data, int mode) {
     return zoo_acreate2(zh, path.c_str(), data.data(), static_cast<int>(data.size()), acl(), mode,
                         &pending::on_string_stat, op);
   });
+}
+
+task<std::pair<reply, reply>> session::create_then_list(std::string path, std::string data, int mode,
+                                                        std::string dir) {
+  pending created;
+  pending listed;
+  created.owner = listed.owner = this;
+  int rc_create = ZCLOSING;
+  int rc_list = ZCLOSING;
+  {
+    std::shared_lock lock(handle_mutex_);
+    if (handle_ != nullptr) {
+      created.sent = listed.sent = steady::now();
+      created.generation = listed.generation = generation();
+      requests_.fetch_add(1, std::memory_order_relaxed);
+      rc_create = zoo_acreate2(handle_, path.c_str(), data.data(), static_cast<int>(data.size()), acl(), mode,
+                               &pending::on_string_stat, &created);
+      if (rc_create == ZOK) {
+        requests_.fetch_add(1, std::memory_order_relaxed);
+        rc_list = zoo_aget_children(handle_, dir.c_str(), 0, &pending::on_strings, &listed);
+      }
+    }
+  }
+  if (rc_create != ZOK) {
+    created.out.rc = rc_create;
+    listed.out.rc = rc_create;
+    co_return std::pair<reply, reply>(std::move(created.out), std::move(listed.out));
+  }
+  co_await created.wake.park();
+  if (rc_list != ZOK) listed.out.rc = rc_list;
+  else co_await listed.wake.park();
+  co_return std::pair<reply, reply>(std::move(created.out), std::move(listed.out));
 }
 
 task<reply> session::remove(std::string path, int version) {

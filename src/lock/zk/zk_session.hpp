@@ -131,6 +131,10 @@ class session : public std::enable_shared_from_this<session> {
   task<reply> exists(std::string path, bool watch = false);
   task<reply> get(std::string path, bool watch = false);
   task<reply> set(std::string path, std::string data, int version = -1);
+  // Sends a create and then a get_children of `dir` back to back, without
+  // waiting in between: ZooKeeper executes one session's requests in order,
+  // so the listing already contains the new node. One round trip for two.
+  task<std::pair<reply, reply>> create_then_list(std::string path, std::string data, int mode, std::string dir);
   // Creates every missing persistent node on `path` ("/a/b/c"), with acl().
   task<reply> ensure_path(std::string path);
 

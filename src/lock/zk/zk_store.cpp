@@ -296,6 +296,8 @@ class zk_store final : public store {
   struct created {
     std::string path;
     Stat stat{};
+    // The queue as listed right after the create (pipelined), when available.
+    std::optional<std::vector<std::string>> children;
   };
   // nullopt: start over (new session or the node vanished).
   task<result<std::optional<created>>> create_entry(const std::string& dir, const std::string& prefix,
@@ -354,14 +356,16 @@ task<result<std::optional<zk_store::created>>> zk_store::create_entry(const std:
   const std::string base = dir + "/" + prefix;
   for (int attempts = 0;; ++attempts) {
     if (attempts > 100) co_return fail(errc::internal, "cannot create a lock node under " + dir + " after 100 attempts");
-    reply r = co_await session_->create(base, data, ZOO_EPHEMERAL_SEQUENTIAL);
+    auto [r, listing] = co_await session_->create_then_list(base, data, ZOO_EPHEMERAL_SEQUENTIAL, dir);
     if (r.ok()) {
       if (r.stat.ephemeralOwner != session_->session_id()) {
         // Created by a session that is no longer ours: never act on it.
         session_->remove_detached(r.value, r.stat.ephemeralOwner);
         co_return std::optional<created>();
       }
-      co_return std::optional<created>(created{std::move(r.value), r.stat});
+      created out{std::move(r.value), r.stat, std::nullopt};
+      if (listing.ok()) out.children = std::move(listing.children);
+      co_return std::optional<created>(std::move(out));
     }
     if (r.rc == ZNONODE) {
       reply made = co_await session_->ensure_path(dir);
@@ -385,7 +389,7 @@ task<result<std::optional<zk_store::created>>> zk_store::create_entry(const std:
       reply st = co_await session_->exists(path);
       if (is_connection_error(st.rc)) continue;
       if (st.ok() && st.stat.ephemeralOwner == session_->session_id()) {
-        co_return std::optional<created>(created{path, st.stat});
+        co_return std::optional<created>(created{path, st.stat, std::nullopt});
       }
       // It belongs to an older session of ours (about to vanish): drop it.
       if (st.ok()) session_->remove_detached(path, st.stat.ephemeralOwner);
@@ -417,11 +421,20 @@ task<result<lease>> zk_store::acquire(acquire_request request, context ctx) {
 
     bool watch_children = false;
     bool restart = false;
+    std::optional<std::vector<std::string>> first_listing = std::move((*made)->children);
     for (;;) {
       parker wake;
       session::watch_slot slot{&wake, dir, false};
-      if (watch_children) session_->add_watch(slot);
-      reply kids = co_await session_->get_children(dir, watch_children);
+      reply kids;
+      if (first_listing && !watch_children) {
+        kids.rc = ZOK;  // listed in the same round trip as the create
+        kids.children = std::move(*first_listing);
+        first_listing.reset();
+      } else {
+        first_listing.reset();
+        if (watch_children) session_->add_watch(slot);
+        kids = co_await session_->get_children(dir, watch_children);
+      }
       if (kids.rc == ZSESSIONEXPIRED || kids.rc == ZINVALIDSTATE) {
         session_->remove_watch(slot);
         restart = true;
