@@ -16,6 +16,9 @@
 #include <cstring>
 
 #include "lock/grant.hpp"
+#if defined(WEFT_LOCK_HAS_RUNTIME)
+#include "weft/spawn_blocking.hpp"
+#endif
 
 namespace weft::lock::file_detail {
 
@@ -151,7 +154,12 @@ class file_lease final : public lease_state {
         who_(std::move(who)) {}
   task<result<void>> release() override {
     if (released_.exchange(true)) co_return result<void>{};
+#if defined(WEFT_LOCK_HAS_RUNTIME)
+    // The meta lock can block (briefly) on another process: keep it off the workers.
+    co_return co_await weft::spawn_blocking([this] { return engine_->release(who_); });
+#else
     co_return engine_->release(who_);
+#endif
   }
   void release_detached() noexcept override {
     if (released_.exchange(true)) return;
