@@ -89,7 +89,9 @@ TEST(zk_security, another_identity_can_neither_read_nor_delete_the_holders_node)
     auto denied = co_await bob_mutex.try_lock(bounded);
     cancel();
     EXPECT_FALSE(denied);
-    if (!denied) EXPECT_EQ(denied.error().code(), errc::permission_denied) << denied.error().message();
+    if (!denied) {
+      EXPECT_EQ(denied.error().code(), errc::permission_denied) << denied.error().message();
+    }
 
     // Still held by Alice, intact.
     auto still = co_await alice_session->exists(node);

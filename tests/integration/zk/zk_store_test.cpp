@@ -92,7 +92,9 @@ TEST(zk_store, try_lock_reports_contended_while_held_and_leaves_no_node) {
     EXPECT_TRUE(held);
     auto second = co_await m.try_lock(context{});
     EXPECT_FALSE(second);
-    if (!second) EXPECT_EQ(second.error().code(), errc::contended);
+    if (!second) {
+      EXPECT_EQ(second.error().code(), errc::contended);
+    }
     auto infos = co_await store->list(name, context{});
     EXPECT_TRUE(infos);
     if (infos) {
@@ -199,12 +201,16 @@ TEST(zk_store, cancelled_waiter_leaves_the_queue_and_the_next_one_gets_the_lock)
     auto [short_ctx, cancel] = with_timeout(context{}, 300ms);
     auto gave_up = co_await m.lock(short_ctx);
     EXPECT_FALSE(gave_up);
-    if (!gave_up) EXPECT_EQ(gave_up.error().code(), errc::deadline_exceeded);
+    if (!gave_up) {
+      EXPECT_EQ(gave_up.error().code(), errc::deadline_exceeded);
+    }
     cancel();
     // ...leaves no node behind,
     auto infos = co_await store->list(name, context{});
     EXPECT_TRUE(infos);
-    if (infos && !infos->empty()) EXPECT_EQ((*infos)[0].waiters, 0u);
+    if (infos && !infos->empty()) {
+      EXPECT_EQ((*infos)[0].waiters, 0u);
+    }
     // and a later waiter is still served when the holder releases.
     auto next = go([&]() -> task<std::uint64_t> {
       auto got = co_await m.lock(context{});
@@ -301,7 +307,9 @@ TEST(zk_store, election_observers_see_each_new_leader_and_its_value) {
   rt.block_on([&]() -> task<void> {
     auto nobody = co_await e1.current(context{});
     EXPECT_TRUE(nobody);
-    if (nobody) EXPECT_FALSE(nobody->has_value());
+    if (nobody) {
+      EXPECT_FALSE(nobody->has_value());
+    }
     auto lead = co_await e1.campaign(context{}, "alpha:1");
     EXPECT_TRUE(lead);
     auto seen = co_await e2.observe(context{}, std::nullopt);
