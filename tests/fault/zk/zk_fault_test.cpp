@@ -2,8 +2,8 @@
 // the network, and the ensemble's leader killed while clients hold and wait.
 //
 // Holders that must die or freeze run in child processes: this binary
-// re-executes itself with WEFT_ZK_FAULT_CHILD set, and a static initializer
-// runs the child's part before GoogleTest starts.
+// re-executes itself with WEFT_ZK_FAULT_CHILD set, and main() runs the
+// child's part instead of the tests.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -109,10 +109,6 @@ int run_holder_child() {
   }());
 }
 
-[[maybe_unused]] const int child_entry = [] {
-  if (env_or_empty("WEFT_ZK_FAULT_CHILD") == "hold") std::_Exit(run_holder_child());
-  return 0;
-}();
 
 // ---- the parent side ----
 
@@ -466,3 +462,9 @@ TEST(zk_fault, a_client_cut_off_from_the_ensemble_loses_its_lease_while_others_g
 
 }  // namespace
 }  // namespace weft::lock::zk
+
+int main(int argc, char** argv) {
+  if (weft::lock::zk::env_or_empty("WEFT_ZK_FAULT_CHILD") == "hold") return weft::lock::zk::run_holder_child();
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
