@@ -98,6 +98,10 @@ int run_holder_child() {
         append_line(report, stale ? "stale-accepted " + std::to_string(token) : "rejected " + std::to_string(token));
         co_return 0;
       }
+      // The parent asks for a pause by file: the child stops itself here,
+      // outside the fence's critical section (a holder frozen while inside
+      // file_fence would block the fence file itself).
+      if (::unlink((report + ".stop").c_str()) == 0) ::raise(SIGSTOP);
       auto wrote = fence_file->guarded(token, [&]() -> result<void> {
         append_line(report + ".data", "write " + std::to_string(token));
         return {};
@@ -136,6 +140,18 @@ struct child_process {
       std::this_thread::sleep_for(20ms);
     }
     return {};
+  }
+  // SIGSTOP, taken by the child itself between two fenced writes.
+  bool pause(std::chrono::milliseconds limit) const {
+    append_line(report + ".stop", "stop");
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+      const auto close = stat.rfind(')');
+      if (close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'T') return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
   }
   int wait_exit(std::chrono::milliseconds limit) {
     const auto end = std::chrono::steady_clock::now() + limit;
@@ -228,7 +244,7 @@ TEST(zk_fault, paused_holder_loses_its_lease_and_the_fence_rejects_its_stale_wri
   ASSERT_EQ(held.rfind("held", 0), 0u) << "child: " << held;
   const std::uint64_t child_token = token_of(held);
 
-  ::kill(child->pid, SIGSTOP);
+  ASSERT_TRUE(child->pause(10s)) << "the holder did not stop";
   runtime rt(two_workers());
   auto store = open_or_fail(uri);
   ASSERT_NE(store, nullptr);
@@ -394,7 +410,7 @@ TEST(zk_fault, a_client_cut_off_from_the_ensemble_loses_its_lease_while_others_g
   if (use_iptables) {
     ASSERT_EQ(std::system(("iptables -w -I " + rule).c_str()), 0);
   } else {
-    ::kill(child->pid, SIGSTOP);
+    ASSERT_TRUE(child->pause(10s)) << "the victim did not stop";
   }
   struct restore {
     bool iptables;
