@@ -317,11 +317,8 @@ TEST(zk_store, election_observers_see_each_new_leader_and_its_value) {
     if (!seen || !seen->has_value()) co_return;
     EXPECT_EQ((*seen)->value, "alpha:1");
     EXPECT_EQ((*seen)->token, lead->token());
-    auto second = go([&]() -> task<std::uint64_t> {
-      auto l2 = co_await e2.campaign(context{}, "beta:2");
-      EXPECT_TRUE(l2);
-      co_return l2 ? l2->token() : 0;
-    });
+    // The second candidate keeps its lease (dropping it would resign).
+    auto second = go([&]() -> task<result<lease>> { co_return co_await e2.campaign(context{}, "beta:2"); });
     co_await sleep_for(100ms);
     const auto old_token = (*seen)->token;
     (void)co_await lead->release();  // resign
@@ -343,7 +340,12 @@ TEST(zk_store, election_observers_see_each_new_leader_and_its_value) {
       EXPECT_EQ(next->value, "beta:2");
       EXPECT_GT(next->token, old_token);
     }
-    EXPECT_EQ(co_await std::move(second), next ? next->token : 1);
+    auto l2 = co_await std::move(second);
+    EXPECT_TRUE(l2);
+    if (l2) {
+      EXPECT_EQ(l2->token(), next ? next->token : 1);
+      (void)co_await l2->release();
+    }
   }());
 }
 
