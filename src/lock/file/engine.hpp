@@ -49,7 +49,8 @@ struct participant {
   std::shared_ptr<lock_dir> dir;
   std::string owner;  // 32 hex digits, from getrandom: the claim on the entry
   acquire_request request;
-  int fd = -1;        // the p-file, OFD-locked
+  int fd = -1;        // the p-file, OFD-locked; closed under io_mutex
+  std::mutex io_mutex;  // keeps fd open during a renewal or a check
   // Guarded by the engine's mutex_:
   phase state = phase::waiting;
   std::uint64_t token = 0;
@@ -66,6 +67,7 @@ struct participant {
 struct enqueued {
   std::shared_ptr<participant> who;
   std::optional<lease> granted;  // set when granted at once
+  bool would_block = false;      // may_block was false and the queue was busy: call join_queue(who, true)
 };
 
 class file_engine : public std::enable_shared_from_this<file_engine> {
@@ -82,12 +84,18 @@ class file_engine : public std::enable_shared_from_this<file_engine> {
   // Joins the queue. Granted at once: `granted` is set and on_done is never
   // called. Otherwise (request.wait) on_done is called once, later, with the
   // lease or an error; !request.wait fails with errc::contended instead.
-  result<enqueued> enqueue(const acquire_request& request, std::function<void(result<lease>)> on_done);
+  // With may_block = false, never waits for the queue's lock: if it is busy
+  // the participant is prepared and `would_block` is set; finish with
+  // join_queue(who, true) off the runtime's workers.
+  result<enqueued> enqueue(const acquire_request& request, std::function<void(result<lease>)> on_done,
+                           bool may_block = true);
+  result<enqueued> join_queue(const std::shared_ptr<participant>& who, bool may_block);
   // Leaves the queue. False when the grant won the race: on_done has been or
   // is being called with the lease, which the caller must then release.
   bool cancel(const std::shared_ptr<participant>& who);
   // Gives up a held entry (or a lost one). errc::lease_lost if it had been evicted.
-  result<void> release(const std::shared_ptr<participant>& who);
+  // With may_block = false: errc::unsupported when it would have to wait.
+  result<void> release(const std::shared_ptr<participant>& who, bool may_block = true);
   // As release, on the watcher thread; never blocks.
   void release_later(const std::shared_ptr<participant>& who) noexcept;
 
@@ -137,7 +145,7 @@ class file_engine : public std::enable_shared_from_this<file_engine> {
   void touch_all(lock_dir& dir, const std::vector<std::string>& owners);
 
   void examine(const std::shared_ptr<participant>& who);
-  result<void> leave(const std::shared_ptr<participant>& who, bool expect_held);
+  result<void> leave(const std::shared_ptr<participant>& who, bool expect_held, bool may_block = true);
   void finish_participant(participant& who);  // closes and unlinks the p-file
   lease make_lease(const std::shared_ptr<participant>& who, std::uint64_t token);
   void fail_waiter(const std::shared_ptr<participant>& who, error e);
@@ -158,6 +166,7 @@ class file_engine : public std::enable_shared_from_this<file_engine> {
   int inotify_fd_;
   int event_fd_;
   pid_t pid_;
+  std::string boot_id_;  // this boot's id: state written in another boot is not trusted
 
   std::mutex mutex_;  // guards everything below and participant fields
   std::condition_variable keeper_wake_;
