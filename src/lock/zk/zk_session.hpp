@@ -3,7 +3,7 @@
 //
 // The C client runs two threads of its own (I/O and completions). Every
 // request here is issued from a task, which then parks; the completion
-// thread stores the answer and wakes the task with detail::schedule(), so no
+// thread stores the answer and wakes the task with weft::detail::schedule(), so no
 // task ever blocks a worker thread. Watches go to one session-wide watcher
 // that wakes the tasks waiting on that path.
 //
@@ -49,7 +49,7 @@ class parker {
  public:
   void wake() noexcept {
     if (state_.exchange(woken, std::memory_order_acq_rel) == parked) {
-      if (scheduler_ != nullptr) detail::schedule(scheduler_, handle_);
+      if (scheduler_ != nullptr) weft::detail::schedule(scheduler_, handle_);
       else handle_.resume();
     }
   }
@@ -63,7 +63,7 @@ class parker {
       bool await_ready() const noexcept { return self->is_woken(); }
       bool await_suspend(std::coroutine_handle<> h) noexcept {
         self->handle_ = h;
-        self->scheduler_ = detail::current_scheduler();
+        self->scheduler_ = weft::detail::current_scheduler();
         int expected = idle;
         return self->state_.compare_exchange_strong(expected, parked, std::memory_order_acq_rel);
       }
@@ -75,7 +75,7 @@ class parker {
  private:
   static constexpr int idle = 0, parked = 1, woken = 2;
   std::atomic<int> state_{idle};
-  detail::scheduler* scheduler_ = nullptr;
+  weft::detail::scheduler* scheduler_ = nullptr;
   std::coroutine_handle<> handle_;
 };
 

@@ -14,6 +14,7 @@
 
 #include "weft/context.hpp"
 #include "weft/duration.hpp"
+#include "lock/one_shot.hpp"
 #include "weft/lock/lease.hpp"
 #include "zk_session.hpp"
 
@@ -485,7 +486,8 @@ task<result<lease>> zk_store::acquire(acquire_request request, context ctx) {
       if (!request.wait) {
         session_->remove_watch(slot);
         co_await abandon(path, owner);
-        co_return fail(errc::contended, "\"" + request.name + "\" is held (" + std::string(to_string(request.kind)) + ")");
+        co_return fail(errc::contended, "the " + std::string(to_string(request.kind)) + " " +
+                                            lock::detail::printable(request.name) + " is held by another client");
       }
       if (d.watch_children) {
         if (!watch_children) {
@@ -518,7 +520,10 @@ task<result<lease>> zk_store::acquire(acquire_request request, context ctx) {
       if (ctx.is_done()) {
         co_await abandon(path, owner);
         auto done = ctx.check();
-        co_return fail(std::move(done).error());
+        co_return fail(done ? errc::canceled : done.error().code(),
+                       "gave up waiting for the " + std::string(to_string(request.kind)) + " " +
+                           lock::detail::printable(request.name) + ": " +
+                           (done ? std::string("cancelled") : std::string(done.error().message())));
       }
       if (session_->state() == connection_state::closed) {
         co_return fail(errc::permission_denied, "the ZooKeeper session of " + config_.redacted + " was closed");
