@@ -166,6 +166,15 @@ result<void> session::open_handle() {
   return {};
 }
 
+clientid_t session::client_id() const {
+  std::shared_lock lock(handle_mutex_);
+  clientid_t out{};
+  if (handle_ != nullptr) {
+    if (const clientid_t* id = zoo_client_id(handle_)) out = *id;
+  }
+  return out;
+}
+
 const ACL_vector* session::acl() const noexcept {
   return authenticated() ? &ZOO_CREATOR_ALL_ACL : &ZOO_OPEN_ACL_UNSAFE;
 }

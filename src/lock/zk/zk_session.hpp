@@ -123,6 +123,8 @@ class session : public std::enable_shared_from_this<session> {
   // Bumped each time a new session replaces an expired one.
   std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
   connection_state state() const noexcept { return state_.load(std::memory_order_acquire); }
+  // The session's id and password (for tests that expire it from outside).
+  clientid_t client_id() const;
 
   // Requests. Each completes into the calling task; none blocks a thread.
   task<reply> create(std::string path, std::string data, int mode);

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "weft/lock/election.hpp"
@@ -396,6 +397,49 @@ TEST(zk_store, uncontended_acquire_and_release_send_three_requests) {
     EXPECT_TRUE(held);
     (void)co_await held->release();
     EXPECT_EQ(s->requests_sent() - before, 3u);
+  }());
+}
+
+// Expired means lost, and the store carries on with a new session. The
+// session is expired from outside: a second client attaches to the same
+// session id and closes it, as ZooKeeper's own tests do.
+TEST(zk_store, an_expired_session_loses_its_leases_and_the_store_reconnects) {
+  runtime rt(two_workers());
+  auto store = open_or_fail(standalone_uri("session_timeout=3s"));
+  ASSERT_NE(store, nullptr);
+  auto s = session_of(store);
+  auto m = mutex::make(store, unique_name("expire")).value();
+  auto held = rt.block_on(m.lock(context{}));
+  ASSERT_TRUE(held) << held.error().message();
+  const auto generation = s->generation();
+  const clientid_t id = s->client_id();
+  ASSERT_NE(id.client_id, 0);
+
+  std::string uri = testing::required_env("WEFT_TEST_ZK");
+  const auto hosts_begin = uri.find("://") + 3;
+  const std::string hosts = uri.substr(hosts_begin, uri.find('/', hosts_begin) - hosts_begin);
+  zhandle_t* twin = zookeeper_init(hosts.c_str(), nullptr, 3000, &id, nullptr, 0);
+  ASSERT_NE(twin, nullptr);
+  for (int i = 0; i < 500 && zoo_state(twin) != ZOO_CONNECTED_STATE; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(zoo_state(twin), ZOO_CONNECTED_STATE);
+  zookeeper_close(twin);  // closes the shared session on the server
+
+  for (int i = 0; i < 1000 && !held->is_lost(); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(held->is_lost());
+  EXPECT_NE(held->lost_reason().find("expired"), std::string::npos) << held->lost_reason();
+
+  auto again = rt.block_on([&]() -> task<result<lease>> {
+    auto [bounded, cancel] = with_timeout(context{}, 20s);
+    auto l = co_await m.lock(bounded);
+    cancel();
+    co_return l;
+  }());
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_GT(again->token(), held->token());
+  EXPECT_GT(s->generation(), generation) << "the store did not open a new session";
+  rt.block_on([&]() -> task<void> {
+    EXPECT_TRUE(co_await again->release());
+    (void)co_await held->release();
   }());
 }
 
