@@ -2,7 +2,10 @@
 // create + getChildren + delete sequence with the same C client) and,
 // through scripts/bench-zk.sh, kazoo's Lock.
 //
-//   weft-bench-lock-zk URI [--iterations N] [--handoff-rounds N] [--json]
+//   weft-bench-lock-zk URI [--iterations N] [--handoff-rounds N]
+//
+// Prints one "key value" line per measure (microseconds unless named
+// otherwise); scripts/bench-zk.sh turns them into docs/BENCHMARKS.md.
 //
 // Measures, on one ZooKeeper server:
 //   uncontended acquire + release latency (weft, and the raw floor);
@@ -76,7 +79,7 @@ void quiet_log(const char*) {}
 
 // The floor: what any ZooKeeper lock must do at least, with the same C client
 // (synchronous calls: each is one round trip).
-summary run_floor(const std::string& hosts, const std::string& chroot, int iterations) {
+std::vector<double> run_floor(const std::string& hosts, const std::string& chroot, int iterations) {
   zhandle_t* zh = zookeeper_init2(hosts.c_str(), nullptr, 10000, nullptr, nullptr, 0, &quiet_log);
   if (zh == nullptr) {
     std::fprintf(stderr, "floor: zookeeper_init failed\n");
@@ -92,7 +95,7 @@ summary run_floor(const std::string& hosts, const std::string& chroot, int itera
   const std::string node = dir + "/_c_00000000000000000000000000000000-lock-";
   std::vector<double> samples;
   char created[512];
-  for (int i = 0; i < iterations + 50; ++i) {
+  for (int i = 0; i < iterations + 20; ++i) {
     const auto start = steady::now();
     int rc = zoo_create(zh, node.c_str(), "x", 1, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL_SEQUENTIAL, created,
                         sizeof created);
@@ -107,14 +110,14 @@ summary run_floor(const std::string& hosts, const std::string& chroot, int itera
       std::fprintf(stderr, "floor: %s\n", zerror(rc));
       std::exit(1);
     }
-    if (i >= 50) samples.push_back(micros(end - start));
+    if (i >= 20) samples.push_back(micros(end - start));
   }
   zookeeper_close(zh);
-  return summarize(samples);
+  return samples;
 }
 
 struct uncontended_result {
-  summary latency;
+  std::vector<double> samples;
   double requests_per_acquisition = 0;
 };
 
@@ -127,8 +130,8 @@ uncontended_result run_uncontended(runtime& rt, const std::string& uri, int iter
   rt.block_on([&]() -> task<void> {
     std::vector<double> samples;
     std::uint64_t requests_before = 0;
-    for (int i = 0; i < iterations + 50; ++i) {
-      if (i == 50) requests_before = s->requests_sent();
+    for (int i = 0; i < iterations + 20; ++i) {
+      if (i == 20) requests_before = s->requests_sent();
       const auto start = steady::now();
       auto held = co_await store->acquire(request, context{});
       if (!held) {
@@ -137,9 +140,9 @@ uncontended_result run_uncontended(runtime& rt, const std::string& uri, int iter
       }
       (void)co_await held->release();
       const auto end = steady::now();
-      if (i >= 50) samples.push_back(micros(end - start));
+      if (i >= 20) samples.push_back(micros(end - start));
     }
-    out.latency = summarize(std::move(samples));
+    out.samples = std::move(samples);
     out.requests_per_acquisition =
         static_cast<double>(s->requests_sent() - requests_before) / static_cast<double>(iterations);
   }());
@@ -239,30 +242,29 @@ int main(int argc, char** argv) {
   options.workers = 2;
   runtime rt(options);
 
-  // Interleave floor and weft runs so drift on a noisy machine hits both.
-  std::vector<double> floor_medians, weft_medians;
-  summary floor_best, weft_best;
-  uncontended_result weft{};
-  for (int round = 0; round < 3; ++round) {
-    auto f = run_floor(hosts, chroot, iterations / 3);
-    auto w = run_uncontended(rt, uri, iterations / 3);
-    if (round == 0 || f.median_us < floor_best.median_us) floor_best = f;
-    if (round == 0 || w.latency.median_us < weft_best.median_us) weft_best = w.latency;
-    weft = w;
+  // Interleave floor and weft rounds so drift on a noisy machine hits both;
+  // every sample counts. Output: one "key value" line per measure.
+  std::vector<double> floor_samples, weft_samples;
+  double requests = 0;
+  constexpr int rounds = 5;
+  for (int round = 0; round < rounds; ++round) {
+    auto f = run_floor(hosts, chroot, iterations / rounds);
+    auto w = run_uncontended(rt, uri, iterations / rounds);
+    floor_samples.insert(floor_samples.end(), f.begin(), f.end());
+    weft_samples.insert(weft_samples.end(), w.samples.begin(), w.samples.end());
+    requests = w.requests_per_acquisition;
   }
-  std::printf("uncontended floor: median %.0f us mean %.0f us p99 %.0f us (%zu samples, best of 3 runs)\n",
-              floor_best.median_us, floor_best.mean_us, floor_best.p99_us, floor_best.samples);
-  std::printf("uncontended weft: median %.0f us mean %.0f us p99 %.0f us (%zu samples, best of 3 runs)\n",
-              weft_best.median_us, weft_best.mean_us, weft_best.p99_us, weft_best.samples);
-  std::printf("uncontended weft/floor: %.2fx (median)\n", weft_best.median_us / floor_best.median_us);
-  std::printf("uncontended requests per acquire+release: %.2f\n", weft.requests_per_acquisition);
+  const summary floor_summary = summarize(floor_samples);
+  const summary weft_summary = summarize(weft_samples);
+  std::printf("floor_median %.1f\nfloor_p99 %.1f\n", floor_summary.median_us, floor_summary.p99_us);
+  std::printf("weft_median %.1f\nweft_p99 %.1f\n", weft_summary.median_us, weft_summary.p99_us);
+  std::printf("weft_requests %.2f\n", requests);
   for (int clients : {8, 64}) {
     auto h = run_handoff(rt, uri, clients, handoff_rounds);
-    std::printf(
-        "handoff %d clients: median %.0f us mean %.0f us p99 %.0f us (%zu hand-offs); "
-        "requests per acquisition %.2f; watch notifications per hand-off %.2f\n",
-        h.clients, h.latency.median_us, h.latency.mean_us, h.latency.p99_us, h.latency.samples,
-        h.requests_per_acquisition, h.notifications_per_handoff);
+    std::printf("handoff%d_median %.1f\nhandoff%d_p99 %.1f\nhandoff%d_samples %zu\n", clients, h.latency.median_us,
+                clients, h.latency.p99_us, clients, h.latency.samples);
+    std::printf("handoff%d_requests %.2f\nhandoff%d_notifications %.2f\n", clients, h.requests_per_acquisition,
+                clients, h.notifications_per_handoff);
   }
   return 0;
 }

@@ -233,6 +233,15 @@ class zk_lease final : public lease_state {
   }
 
   task<result<void>> release() override {
+    if (is_lost()) {
+      // Its node is already being deleted (see start_watching); say so.
+      if (!released_.exchange(true)) {
+        session_->unwatch_lease(watch_id_.load());
+        session_->remove_detached(path_, owner_);
+      }
+      co_return fail(errc::lease_lost, "the lease on " + lock::detail::printable(name()) +
+                                           " was lost before release: " + lost_reason());
+    }
     if (released_.exchange(true)) co_return result<void>{};
     session_->unwatch_lease(watch_id_.load());
     reply r = co_await session_->remove(path_);
