@@ -65,6 +65,7 @@ table() {  # table FILE TITLE
   echo "| measure (lock + unlock, uncontended) | median | p99 | vs weft |"
   echo "|---|---|---|---|"
   echo "| raw C client: create + getChildren + delete (the floor) | $(us "$floor") | $(us "$(value floor_p99 "$f")") | $(ratio "$floor" "$weft")× |"
+  echo "| raw C client, create + getChildren pipelined, then delete (no runtime) | $(us "$(value pipelined_median "$f")") | $(us "$(value pipelined_p99 "$f")") | $(ratio "$(value pipelined_median "$f")" "$weft")× |"
   echo "| weft \`zk://\` mutex | $(us "$weft") | $(us "$(value weft_p99 "$f")") | 1.00× |"
   echo "| kazoo Lock | $(us "$kazoo") | $(us "$(value kazoo_p99 "$f")") | $(ratio "$kazoo" "$weft")× |"
   echo "| kazoo raw create + get_children + delete | $(us "$raw") | $(us "$(value kazoo_raw_p99 "$f")") | $(ratio "$raw" "$weft")× |"
@@ -88,7 +89,7 @@ section=$(mktemp)
   echo
   echo "Measured by \`scripts/bench-zk.sh\` ($(date -u +%Y-%m-%d), $(nproc) cores, load average"
   echo "$(cut -d' ' -f1-3 /proc/loadavg) at the end: the machine was shared with other builds),"
-  echo "ZooKeeper $(basename "$(readlink -f /usr/share/java/zookeeper.jar)" .jar | sed 's/zookeeper-//') standalone on loopback, one session per client."
+  echo "ZooKeeper $(dpkg-query -W -f='${Version}' zookeeper 2>/dev/null || echo '?') standalone on loopback, one session per client."
   echo "Each figure is the median over $runs runs of the run's median (or p99); each run takes"
   echo "$iterations uncontended samples per side, floor and weft interleaved in 5 rounds, and $handoff_rounds hand-offs."
   echo "weft pipelines the create and the getChildren of an acquisition (ZooKeeper runs one session's"

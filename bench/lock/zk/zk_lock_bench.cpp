@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -108,6 +109,65 @@ std::vector<double> run_floor(const std::string& hosts, const std::string& chroo
     const auto end = steady::now();
     if (rc != ZOK) {
       std::fprintf(stderr, "floor: %s\n", zerror(rc));
+      std::exit(1);
+    }
+    if (i >= 20) samples.push_back(micros(end - start));
+  }
+  zookeeper_close(zh);
+  return samples;
+}
+
+// The same three requests with the create and the getChildren pipelined, as
+// weft sends them, but with no runtime in between: the C client's callbacks
+// signal a condition variable. The best this client can do.
+struct pipelined_waiter {
+  std::mutex mutex;
+  std::condition_variable done;
+  int pending = 0;
+  int rc = ZOK;
+  std::string created;
+  void finish(int result) {
+    std::lock_guard lock(mutex);
+    if (result != ZOK) rc = result;
+    if (--pending == 0) done.notify_one();
+  }
+  void wait() {
+    std::unique_lock lock(mutex);
+    done.wait(lock, [&] { return pending == 0; });
+  }
+};
+
+std::vector<double> run_pipelined_floor(const std::string& hosts, const std::string& chroot, int iterations) {
+  zhandle_t* zh = zookeeper_init2(hosts.c_str(), nullptr, 10000, nullptr, nullptr, 0, &quiet_log);
+  for (int i = 0; i < 500 && zoo_state(zh) != ZOO_CONNECTED_STATE; ++i) std::this_thread::sleep_for(10ms);
+  const std::string dir = chroot + "/bench-floor";
+  const std::string node = dir + "/_c_00000000000000000000000000000000-lock-";
+  std::vector<double> samples;
+  pipelined_waiter w;
+  for (int i = 0; i < iterations + 20; ++i) {
+    const auto start = steady::now();
+    w.pending = 2;
+    zoo_acreate2(zh, node.c_str(), "x", 1, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL_SEQUENTIAL,
+                 [](int rc, const char* value, const Stat*, const void* data) {
+                   auto* self = static_cast<pipelined_waiter*>(const_cast<void*>(data));
+                   if (rc == ZOK) self->created = value;
+                   self->finish(rc);
+                 },
+                 &w);
+    zoo_aget_children(zh, dir.c_str(), 0,
+                      [](int rc, const String_vector*, const void* data) {
+                        static_cast<pipelined_waiter*>(const_cast<void*>(data))->finish(rc);
+                      },
+                      &w);
+    w.wait();
+    w.pending = 1;
+    zoo_adelete(zh, w.created.c_str(), -1,
+                [](int rc, const void* data) { static_cast<pipelined_waiter*>(const_cast<void*>(data))->finish(rc); },
+                &w);
+    w.wait();
+    const auto end = steady::now();
+    if (w.rc != ZOK) {
+      std::fprintf(stderr, "pipelined floor: %s\n", zerror(w.rc));
       std::exit(1);
     }
     if (i >= 20) samples.push_back(micros(end - start));
@@ -244,18 +304,22 @@ int main(int argc, char** argv) {
 
   // Interleave floor and weft rounds so drift on a noisy machine hits both;
   // every sample counts. Output: one "key value" line per measure.
-  std::vector<double> floor_samples, weft_samples;
+  std::vector<double> floor_samples, pipelined_samples, weft_samples;
   double requests = 0;
   constexpr int rounds = 5;
   for (int round = 0; round < rounds; ++round) {
     auto f = run_floor(hosts, chroot, iterations / rounds);
+    auto p = run_pipelined_floor(hosts, chroot, iterations / rounds);
     auto w = run_uncontended(rt, uri, iterations / rounds);
     floor_samples.insert(floor_samples.end(), f.begin(), f.end());
+    pipelined_samples.insert(pipelined_samples.end(), p.begin(), p.end());
     weft_samples.insert(weft_samples.end(), w.samples.begin(), w.samples.end());
     requests = w.requests_per_acquisition;
   }
   const summary floor_summary = summarize(floor_samples);
   const summary weft_summary = summarize(weft_samples);
+  const summary pipelined_summary = summarize(pipelined_samples);
+  std::printf("pipelined_median %.1f\npipelined_p99 %.1f\n", pipelined_summary.median_us, pipelined_summary.p99_us);
   std::printf("floor_median %.1f\nfloor_p99 %.1f\n", floor_summary.median_us, floor_summary.p99_us);
   std::printf("weft_median %.1f\nweft_p99 %.1f\n", weft_summary.median_us, weft_summary.p99_us);
   std::printf("weft_requests %.2f\n", requests);

@@ -61,10 +61,20 @@ struct session::pending {
   steady::time_point sent;
   std::uint64_t generation = 0;
 
+  // Set for requests sent as a group (create_then_list): the last one to
+  // complete wakes the task once, so a pipelined pair costs one wake-up.
+  std::atomic<int>* group_remaining = nullptr;
+  parker* group_wake = nullptr;
+
   void finish(int rc) noexcept {
     out.rc = rc;
     if (answered(rc) && generation == owner->generation()) owner->confirm(sent);
-    wake.wake();  // last touch: the task may destroy *this right after
+    // Last touch: the task may destroy *this right after the wake.
+    if (group_remaining == nullptr) {
+      wake.wake();
+    } else if (group_remaining->fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      group_wake->wake();
+    }
   }
 
   static void on_void(int rc, const void* data) {
@@ -351,7 +361,11 @@ task<std::pair<reply, reply>> session::create_then_list(std::string path, std::s
                                                         std::string dir) {
   pending created;
   pending listed;
+  parker both_done;
+  std::atomic<int> remaining{2};
   created.owner = listed.owner = this;
+  created.group_remaining = listed.group_remaining = &remaining;
+  created.group_wake = listed.group_wake = &both_done;
   int rc_create = ZCLOSING;
   int rc_list = ZCLOSING;
   {
@@ -373,9 +387,11 @@ task<std::pair<reply, reply>> session::create_then_list(std::string path, std::s
     listed.out.rc = rc_create;
     co_return std::pair<reply, reply>(std::move(created.out), std::move(listed.out));
   }
-  co_await created.wake.park();
-  if (rc_list != ZOK) listed.out.rc = rc_list;
-  else co_await listed.wake.park();
+  if (rc_list != ZOK) {
+    listed.out.rc = rc_list;
+    listed.finish(rc_list);  // count it as done; the create's answer still comes
+  }
+  co_await both_done.park();
   co_return std::pair<reply, reply>(std::move(created.out), std::move(listed.out));
 }
 
