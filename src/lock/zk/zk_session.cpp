@@ -128,6 +128,14 @@ session::~session() {
   }
   watchdog_wake_.notify_all();
   if (watchdog_.joinable()) watchdog_.join();
+  // Let background requests finish (bounded): zookeeper_close drops
+  // completions still queued, leaking them. Pending orphan deletes need not
+  // be sent: closing the session deletes its ephemeral nodes anyway.
+  for (int i = 0; i < 2000 && detached_in_flight_.load(std::memory_order_acquire) > 0 &&
+                  state() == connection_state::connected;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   zhandle_t* handle = nullptr;
   {
     std::unique_lock lock(handle_mutex_);
@@ -481,15 +489,18 @@ void session::retry_orphans() {
                                      else o->in_flight = false;                  // retry on reconnect
                                    }};
     requests_.fetch_add(1, std::memory_order_relaxed);
+    detached_in_flight_.fetch_add(1, std::memory_order_acq_rel);
     const int rc = zoo_adelete(
         handle_, o->path.c_str(), -1,
         [](int result, const void* data) {
           auto* c = static_cast<detached_call*>(const_cast<void*>(data));
           c->done(result);
+          c->owner->detached_in_flight_.fetch_sub(1, std::memory_order_acq_rel);
           delete c;
         },
         call);
     if (rc != ZOK) {
+      detached_in_flight_.fetch_sub(1, std::memory_order_acq_rel);
       delete call;
       std::lock_guard guard(mutex_);
       o->in_flight = false;
@@ -514,15 +525,18 @@ void session::send_probe() {
     std::lock_guard guard(mutex_);
     probe_in_flight_ = true;
   }
+  detached_in_flight_.fetch_add(1, std::memory_order_acq_rel);
   const int rc = zoo_aexists(
       handle_, "/", 0,
       [](int result, const Stat*, const void* data) {
         auto* c = static_cast<detached_call*>(const_cast<void*>(data));
         c->done(result);
+        c->owner->detached_in_flight_.fetch_sub(1, std::memory_order_acq_rel);
         delete c;
       },
       call);
   if (rc != ZOK) {
+    detached_in_flight_.fetch_sub(1, std::memory_order_acq_rel);
     delete call;
     std::lock_guard guard(mutex_);
     probe_in_flight_ = false;

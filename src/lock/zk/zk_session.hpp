@@ -203,6 +203,9 @@ class session : public std::enable_shared_from_this<session> {
   std::atomic<std::int64_t> last_confirmed_ns_{0};
   std::atomic<std::uint64_t> requests_{0};
   std::atomic<std::uint64_t> notifications_{0};
+  // Background requests (probes, orphan deletes) not yet completed: the
+  // destructor lets them finish before closing, or the C client leaks them.
+  std::atomic<int> detached_in_flight_{0};
 
   std::mutex mutex_;  // guards everything below
   std::condition_variable watchdog_wake_;
