@@ -83,6 +83,12 @@ launch() {  # launch NODE_DIR: start one server from NODE_DIR/zoo.cfg
   local node=$1
   (
     cd "$node"
+    # Close inherited descriptors above stderr (a test runner's output pipe,
+    # say): a server that kept one would keep the runner waiting for EOF.
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
     # setsid: a test's process-group signals never reach the servers.
     setsid java -Xmx256m -Xms32m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k \
       -Dzookeeper.admin.enableServer=false \
@@ -156,6 +162,10 @@ ensemble_ready() {  # a leader and every live member serving
 case $action in
   start)
     command -v java >/dev/null || { echo "zookeeper.sh: java not found; run scripts/bootstrap.sh" >&2; exit 69; }
+    # Servers left from an earlier start in the same DIR are stopped first.
+    for pidfile in "$root"/*/pid; do
+      [[ -e $pidfile ]] && kill -KILL "$(cat "$pidfile")" 2>/dev/null || true
+    done
     rm -rf "$root"
     mkdir -p "$root"
     read -r -a ports <<<"$(free_ports 10)"

@@ -120,12 +120,17 @@ struct child_process {
   pid_t pid = -1;
   std::string report;
 
+  std::string fence;
+
   ~child_process() {
     if (pid > 0) {
       ::kill(pid, SIGCONT);
       ::kill(pid, SIGKILL);
       int status = 0;
       ::waitpid(pid, &status, 0);
+    }
+    for (const auto& file : {report, report + ".data", report + ".go", report + ".stop", fence}) {
+      if (!file.empty()) ::unlink(file.c_str());
     }
   }
   // Waits (up to `limit`) for a line starting with `prefix` in the report.
@@ -171,6 +176,7 @@ std::unique_ptr<child_process> spawn_holder(const std::string& uri, const std::s
                                             const std::string& fence_path) {
   auto child = std::make_unique<child_process>();
   child->report = fence_path + ".report";
+  child->fence = fence_path;
   std::vector<std::string> env_text;
   for (char** e = environ; *e != nullptr; ++e) env_text.emplace_back(*e);
   env_text.push_back("WEFT_ZK_FAULT_CHILD=hold");
