@@ -400,6 +400,44 @@ TEST(zk_store, uncontended_acquire_and_release_send_three_requests) {
   }());
 }
 
+// A hand-off costs the next waiter one watch notification and one read
+// (getChildren), and nothing else; the other waiters hear nothing (no herd).
+TEST(zk_store, a_hand_off_is_one_notification_plus_one_read_and_wakes_only_the_next_waiter) {
+  runtime rt(two_workers());
+  auto holder_store = open_or_fail(standalone_uri());
+  auto next_store = open_or_fail(standalone_uri());
+  auto last_store = open_or_fail(standalone_uri());
+  ASSERT_NE(holder_store, nullptr);
+  ASSERT_NE(next_store, nullptr);
+  ASSERT_NE(last_store, nullptr);
+  auto next_session = session_of(next_store);
+  auto last_session = session_of(last_store);
+  const std::string name = unique_name("handoff");
+  rt.block_on([&]() -> task<void> {
+    auto held = co_await mutex::make(holder_store, name).value().lock(context{});
+    EXPECT_TRUE(held);
+    auto next = go([&]() -> task<result<lease>> { co_return co_await mutex::make(next_store, name).value().lock(context{}); });
+    co_await sleep_for(200ms);  // queued and watching the holder
+    auto last = go([&]() -> task<result<lease>> { co_return co_await mutex::make(last_store, name).value().lock(context{}); });
+    co_await sleep_for(200ms);  // queued and watching `next`
+    const auto requests = next_session->requests_sent();
+    const auto notifications = next_session->notifications();
+    const auto last_requests = last_session->requests_sent();
+    const auto last_notifications = last_session->notifications();
+    (void)co_await held->release();
+    auto got = co_await std::move(next);
+    EXPECT_TRUE(got);
+    EXPECT_EQ(next_session->notifications() - notifications, 1u);
+    EXPECT_EQ(next_session->requests_sent() - requests, 1u) << "more than one read after the notification";
+    EXPECT_EQ(last_session->notifications() - last_notifications, 0u) << "a later waiter was woken (herd)";
+    EXPECT_EQ(last_session->requests_sent() - last_requests, 0u);
+    if (got) (void)co_await got->release();
+    auto got_last = co_await std::move(last);
+    EXPECT_TRUE(got_last);
+    if (got_last) (void)co_await got_last->release();
+  }());
+}
+
 // Expired means lost, and the store carries on with a new session. The
 // session is expired from outside: a second client attaches to the same
 // session id and closes it, as ZooKeeper's own tests do.
