@@ -456,15 +456,23 @@ TEST(zk_store, an_expired_session_loses_its_leases_and_the_store_reconnects) {
   std::string uri = testing::required_env("WEFT_TEST_ZK");
   const auto hosts_begin = uri.find("://") + 3;
   const std::string hosts = uri.substr(hosts_begin, uri.find('/', hosts_begin) - hosts_begin);
-  zhandle_t* twin = zookeeper_init(hosts.c_str(), nullptr, 3000, &id, nullptr, 0);
-  ASSERT_NE(twin, nullptr);
-  for (int i = 0; i < 500 && zoo_state(twin) != ZOO_CONNECTED_STATE; ++i) std::this_thread::sleep_for(10ms);
-  EXPECT_EQ(zoo_state(twin), ZOO_CONNECTED_STATE);
-  zookeeper_close(twin);  // closes the shared session on the server
-
+  // The twin steals the session's connection and closes the session at once.
+  // If our client reconnects first (it tries within milliseconds), the
+  // twin's close is lost with its connection: try again.
+  for (int attempt = 0; attempt < 10 && s->generation() == generation; ++attempt) {
+    zhandle_t* twin = zookeeper_init(hosts.c_str(), nullptr, 3000, &id, nullptr, 0);
+    ASSERT_NE(twin, nullptr);
+    for (int i = 0; i < 5000 && zoo_state(twin) != ZOO_CONNECTED_STATE; ++i) std::this_thread::sleep_for(100us);
+    zookeeper_close(twin);  // closes the shared session on the server
+    for (int i = 0; i < 200 && s->generation() == generation; ++i) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_GT(s->generation(), generation) << "the session never expired";
   for (int i = 0; i < 1000 && !held->is_lost(); ++i) std::this_thread::sleep_for(10ms);
   EXPECT_TRUE(held->is_lost());
-  EXPECT_NE(held->lost_reason().find("expired"), std::string::npos) << held->lost_reason();
+  // Lost by the expiry, or just before it by the 2/3 rule when the twin's
+  // connection games kept the server from answering for too long.
+  const std::string reason = held->lost_reason();
+  EXPECT_TRUE(reason.find("expired") != std::string::npos || reason.find("no answer") != std::string::npos) << reason;
 
   auto again = rt.block_on([&]() -> task<result<lease>> {
     auto [bounded, cancel] = with_timeout(context{}, 20s);
@@ -474,7 +482,6 @@ TEST(zk_store, an_expired_session_loses_its_leases_and_the_store_reconnects) {
   }());
   ASSERT_TRUE(again) << again.error().message();
   EXPECT_GT(again->token(), held->token());
-  EXPECT_GT(s->generation(), generation) << "the store did not open a new session";
   rt.block_on([&]() -> task<void> {
     EXPECT_TRUE(co_await again->release());
     (void)co_await held->release();
