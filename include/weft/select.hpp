@@ -370,12 +370,18 @@ class [[nodiscard]] select_awaiter {
     return control_.finish_parking();
   }
 
+  // The task's frame was destroyed after a peer claimed the select but before
+  // it resumed (~runtime frees the tasks still queued): unlink from the other
+  // channels and the context as await_resume would, for they may outlive it.
+  ~select_awaiter() {
+    if (suspended_ && control_.claimed()) cleanup_cases();
+  }
+
   result_type await_resume() noexcept {
     if (suspended_) {
       chosen_ = control_.winner.load(std::memory_order_acquire);
-      for_each([&]<std::size_t I>(auto& c) {
-        if constexpr (kind_of<I>() != detail::case_kind::otherwise) c.cleanup();
-      });
+      cleanup_cases();
+      suspended_ = false;
     }
     result_type r;
     for_each([&]<std::size_t I>(auto& c) {
@@ -388,6 +394,11 @@ class [[nodiscard]] select_awaiter {
   template <std::size_t I>
   static constexpr detail::case_kind kind_of() noexcept {
     return std::tuple_element_t<I, std::tuple<Cases...>>::kind;
+  }
+  void cleanup_cases() noexcept {
+    for_each([&]<std::size_t I>(auto& c) {
+      if constexpr (kind_of<I>() != detail::case_kind::otherwise) c.cleanup();
+    });
   }
   template <typename F>
   void for_each(F&& f) {
