@@ -1,0 +1,59 @@
+// Helpers shared by the operator commands (lock, sem, elect, status, demo):
+// store URI resolution, credential stripping, name and duration checks, and
+// the exit codes those commands document.
+//
+// Thread-safety: free functions on values; no shared state.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "weft/result.hpp"
+
+namespace weft::cli {
+
+// Exit codes of lock, sem and elect when the child did not run (sysexits.h
+// style). When the child ran, its own status is returned (128 + N when it was
+// killed by signal N).
+namespace operator_exit {
+inline constexpr int usage = 64;             // EX_USAGE: bad flag, name, URI, duration, permits
+inline constexpr int unavailable = 69;       // EX_UNAVAILABLE: the store cannot be reached
+inline constexpr int software = 70;          // EX_SOFTWARE: a bug in weft
+inline constexpr int no_permission = 77;     // EX_NOPERM: the store refused access
+inline constexpr int not_acquired = 75;      // EX_TEMPFAIL: not acquired within --wait
+inline constexpr int lease_lost = 76;        // weft: lease lost, the child was stopped
+inline constexpr int cannot_execute = 126;   // shell convention: command not executable
+inline constexpr int command_not_found = 127;  // shell convention: command not found
+}  // namespace operator_exit
+
+// Where the default embedded store lives, as a file:// URI:
+// $XDG_RUNTIME_DIR/weft/locks, else $XDG_STATE_HOME/weft/locks, else
+// ~/.local/state/weft/locks.
+std::string default_store_uri();
+
+// --store, else $WEFT_STORE, else default_store_uri().
+std::string resolve_store_uri(const std::string& option);
+
+// The URI without user:password@ and without password/token query parameters,
+// safe to hand to a child or to print.
+std::string strip_credentials(std::string_view uri);
+
+// A lock or election name: not empty, at most 512 bytes, no control characters.
+result<void> check_name(std::string_view name);
+
+// Parses `500ms`, `10s`, `2m`, `1h`, `250us`; zero allowed when allow_zero.
+result<std::chrono::milliseconds> parse_duration_flag(std::string_view flag, std::string_view text,
+                                                      bool allow_zero);
+
+// Prints "weft <command>: <message>" (and the hint on its own line) to stderr.
+void print_error(std::string_view command, std::string_view message, std::string_view hint = {});
+
+// Maps an error from the lock library to an operator exit code.
+int exit_code_for(const weft::error& e);
+
+// The text of an errc-carrying error for people.
+std::string describe(const weft::error& e);
+
+}  // namespace weft::cli
