@@ -61,8 +61,10 @@ struct lock_listing {
   std::string name;
   std::string kind;  // "mutex", "rw_mutex", "semaphore", "election"
   struct holder {
-    std::string id;
+    std::string id;     // "pid 1234", for people
     std::uint64_t token = 0;
+    std::string mode;   // "exclusive" or "shared"
+    std::string value;  // election value
     std::optional<std::chrono::milliseconds> time_left;
   };
   std::vector<holder> holders;
