@@ -45,7 +45,12 @@ std::string json_string(std::string_view s) {
 
 int run_observe(const elect_options& o) {
   signal_guard signals;
-  const std::string uri = resolve_store_uri(o.store);
+  auto resolved = resolve_store_uri(o.store);
+  if (!resolved) {
+    print_error("elect", resolved.error().message(), "give --store URI, e.g. --store file:///tmp/weft");
+    return operator_exit::usage;
+  }
+  const std::string uri = *resolved;
   auto session = lock_session::open(uri);
   if (!session) {
     print_error("elect", session.error().message(), "check the store URI and that it is reachable");
@@ -90,7 +95,12 @@ int run_elect(const elect_options& o) {
     return operator_exit::usage;
   }
   signal_guard signals;
-  const std::string uri = resolve_store_uri(o.store);
+  auto resolved = resolve_store_uri(o.store);
+  if (!resolved) {
+    print_error("elect", resolved.error().message(), "give --store URI, e.g. --store file:///tmp/weft");
+    return operator_exit::usage;
+  }
+  const std::string uri = *resolved;
   auto session = lock_session::open(uri);
   if (!session) {
     print_error("elect", session.error().message(), "check the store URI and that it is reachable");

@@ -61,7 +61,12 @@ int run_held_command(const held_command_options& options, const char* command_na
 
   // Before any thread starts, so every thread blocks the signals we read.
   signal_guard signals;
-  const std::string store_uri = resolve_store_uri(options.store);
+  auto resolved = resolve_store_uri(options.store);
+  if (!resolved) {
+    print_error(cmd, resolved.error().message(), "give --store URI, e.g. --store file:///tmp/weft");
+    return operator_exit::usage;
+  }
+  const std::string store_uri = *resolved;
   auto session = lock_session::open(store_uri);
   if (!session) {
     int code = exit_code_for(session.error());

@@ -28,22 +28,20 @@ inline constexpr int cannot_execute = 126;   // shell convention: command not ex
 inline constexpr int command_not_found = 127;  // shell convention: command not found
 }  // namespace operator_exit
 
-// Where the default embedded store lives, as a file:// URI:
-// $XDG_RUNTIME_DIR/weft/locks, else $XDG_STATE_HOME/weft/locks, else
-// ~/.local/state/weft/locks.
-std::string default_store_uri();
-
-// --store, else $WEFT_STORE, else default_store_uri().
-std::string resolve_store_uri(const std::string& option);
+// --store, else $WEFT_STORE, else the default embedded store
+// (weft::lock::default_store_uri: $XDG_RUNTIME_DIR/weft, $XDG_STATE_HOME/weft
+// or ~/.local/state/weft).
+result<std::string> resolve_store_uri(const std::string& option);
 
 // The URI without user:password@ and without password/token query parameters,
 // safe to hand to a child or to print.
 std::string strip_credentials(std::string_view uri);
 
-// A lock or election name: not empty, at most 512 bytes, no control characters.
+// A lock or election name, as weft::lock::check_name: not empty, not too long.
 result<void> check_name(std::string_view name);
 
-// Parses `500ms`, `10s`, `2m`, `1h`, `250us`; zero allowed when allow_zero.
+// Parses `500ms`, `10s`, `2m`, `1m30s` (weft::parse_duration); zero allowed when
+// allow_zero. Sub-millisecond values round up to 1ms.
 result<std::chrono::milliseconds> parse_duration_flag(std::string_view flag, std::string_view text,
                                                       bool allow_zero);
 

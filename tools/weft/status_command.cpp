@@ -50,7 +50,12 @@ std::string left(const std::optional<std::chrono::milliseconds>& t) {
 }
 
 int run_status(const status_options& o) {
-  const std::string uri = resolve_store_uri(o.store);
+  auto resolved = resolve_store_uri(o.store);
+  if (!resolved) {
+    print_error("status", resolved.error().message(), "give --store URI, e.g. --store file:///tmp/weft");
+    return operator_exit::usage;
+  }
+  const std::string uri = *resolved;
   auto session = lock_session::open(uri);
   if (!session) {
     print_error("status", session.error().message(), "check the store URI and that it is reachable");
