@@ -19,7 +19,7 @@ struct status_options {
   bool json = false;
 };
 
-std::string quoted(std::string_view s) {
+std::string json_quote(std::string_view s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     if (c == '"' || c == '\\') {
@@ -67,19 +67,19 @@ int run_status(const status_options& o) {
     return exit_code_for(listing.error());
   }
   if (o.json) {
-    std::string out = fmt::format("{{\"store\":{},\"locks\":[", quoted(strip_credentials(uri)));
+    std::string out = fmt::format("{{\"store\":{},\"locks\":[", json_quote(strip_credentials(uri)));
     bool first = true;
     for (const auto& l : *listing) {
       out += first ? "" : ",";
       first = false;
-      out += fmt::format("{{\"name\":{},\"kind\":{},\"waiters\":{},\"holders\":[", quoted(l.name),
-                         quoted(l.kind), l.waiters);
+      out += fmt::format("{{\"name\":{},\"kind\":{},\"waiters\":{},\"holders\":[", json_quote(l.name),
+                         json_quote(l.kind), l.waiters);
       bool first_holder = true;
       for (const auto& h : l.holders) {
         out += first_holder ? "" : ",";
         first_holder = false;
-        out += fmt::format("{{\"holder\":{},\"token\":{},\"mode\":{},\"value\":{}", quoted(h.id),
-                           h.token, quoted(h.mode), quoted(h.value));
+        out += fmt::format("{{\"holder\":{},\"token\":{},\"mode\":{},\"value\":{}", json_quote(h.id),
+                           h.token, json_quote(h.mode), json_quote(h.value));
         if (h.time_left) out += fmt::format(",\"time_left_ms\":{}", h.time_left->count());
         out += "}";
       }
