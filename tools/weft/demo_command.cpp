@@ -25,6 +25,7 @@
 
 #include "demo_processes.hpp"
 #include "demo_steps.hpp"
+#include "commands.hpp"
 #include "held_command.hpp"
 #include "operator_support.hpp"
 
@@ -225,7 +226,7 @@ int run_demo(const demo_options& o) {
   char dir_template[] = "/tmp/weft-demo-XXXXXX";
   const char* made = ::mkdtemp(dir_template);
   if (made == nullptr) {
-    print_error("demo", "cannot create a scratch directory under /tmp", "check that /tmp is writable");
+    print_command_error("demo", "cannot create a scratch directory under /tmp", "check that /tmp is writable");
     return operator_exit::software;
   }
   demo_context c;
@@ -262,13 +263,13 @@ void register_demo_command(CLI::App& app) {
       "Example: weft demo --store mem://   (processes need a shared store: use file:// or a server)");
   sub->add_option("--store", o->store, "Store URI to run against (default: a temporary file store)");
   sub->add_flag("--keep", o->keep, "Keep the scratch directory");
-  sub->callback([o] { exit_with(run_demo(*o)); });
+  sub->callback([o] { set_exit_code(run_demo(*o)); });
 
   auto args = std::make_shared<std::vector<std::string>>();
   auto* worker = app.add_subcommand("demo-worker", "internal: a child process of weft demo");
   worker->group("");  // hidden from --help
   worker->add_option("args", *args, "mode and arguments");
-  worker->callback([args] { exit_with(demo::run_worker(*args)); });
+  worker->callback([args] { set_exit_code(demo::run_worker(*args)); });
 }
 
 }  // namespace weft::cli

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include "commands.hpp"
 #include "held_command.hpp"
 #include "lock_session.hpp"
 #include "operator_support.hpp"
@@ -47,14 +48,14 @@ int run_observe(const elect_options& o) {
   signal_guard signals;
   auto resolved = resolve_store_uri(o.store);
   if (!resolved) {
-    print_error("elect", resolved.error().message(), "give --store URI, e.g. --store file:///tmp/weft");
+    print_command_error("elect", resolved.error().message(), "give --store URI, e.g. --store file:///tmp/weft");
     return operator_exit::usage;
   }
   const std::string uri = *resolved;
   auto session = lock_session::open(uri);
   if (!session) {
-    print_error("elect", session.error().message(), "check the store URI and that it is reachable");
-    return exit_code_for(session.error());
+    print_command_error("elect", session.error().message(), "check the store URI and that it is reachable");
+    return operator_exit_code(session.error());
   }
   int signal = 0;
   auto watched = (*session)->observe(o.name, signals, signal, [&](const leader_info& now) {
@@ -73,8 +74,8 @@ int run_observe(const elect_options& o) {
     std::fflush(stdout);
   });
   if (!watched && signal == 0) {
-    print_error("elect", watched.error().message(), "check that the store is reachable");
-    return exit_code_for(watched.error());
+    print_command_error("elect", watched.error().message(), "check that the store is reachable");
+    return operator_exit_code(watched.error());
   }
   return 0;  // stopped by SIGINT/SIGTERM: the normal way to end an observer
 }
@@ -82,29 +83,29 @@ int run_observe(const elect_options& o) {
 int run_elect(const elect_options& o) {
   auto ttl = parse_duration_flag("--ttl", o.ttl, false);
   if (!ttl) {
-    print_error("elect", ttl.error().message());
+    print_command_error("elect", ttl.error().message());
     return operator_exit::usage;
   }
   auto grace = parse_duration_flag("--grace", o.grace, true);
   if (!grace) {
-    print_error("elect", grace.error().message());
+    print_command_error("elect", grace.error().message());
     return operator_exit::usage;
   }
   if (o.command.empty() || o.command.front().empty()) {
-    print_error("elect", "no command given", "usage: weft elect NAME -- CMD [ARG...]");
+    print_command_error("elect", "no command given", "usage: weft elect NAME -- CMD [ARG...]");
     return operator_exit::usage;
   }
   signal_guard signals;
   auto resolved = resolve_store_uri(o.store);
   if (!resolved) {
-    print_error("elect", resolved.error().message(), "give --store URI, e.g. --store file:///tmp/weft");
+    print_command_error("elect", resolved.error().message(), "give --store URI, e.g. --store file:///tmp/weft");
     return operator_exit::usage;
   }
   const std::string uri = *resolved;
   auto session = lock_session::open(uri);
   if (!session) {
-    print_error("elect", session.error().message(), "check the store URI and that it is reachable");
-    return exit_code_for(session.error());
+    print_command_error("elect", session.error().message(), "check the store URI and that it is reachable");
+    return operator_exit_code(session.error());
   }
   hold_request request;
   request.name = o.name;
@@ -115,8 +116,8 @@ int run_elect(const elect_options& o) {
     auto lead = (*session)->campaign(request, signals, signal);
     if (!lead) {
       if (signal != 0) return 128 + signal;
-      print_error("elect", lead.error().message(), "check that the store is reachable");
-      return exit_code_for(lead.error());
+      print_command_error("elect", lead.error().message(), "check that the store is reachable");
+      return operator_exit_code(lead.error());
     }
     child_spec spec;
     spec.argv = o.command;
@@ -128,12 +129,12 @@ int run_elect(const elect_options& o) {
     auto outcome = run_child(spec, signals, lead->lost_fd());
     (void)lead->release();
     if (!outcome) {
-      print_error("elect", outcome.error().message(), "check the command name and PATH");
+      print_command_error("elect", outcome.error().message(), "check the command name and PATH");
       return outcome.error().code() == errc::permission_denied ? operator_exit::cannot_execute
                                                                : operator_exit::command_not_found;
     }
     if (!outcome->stopped) return outcome->status;
-    print_error("elect",
+    print_command_error("elect",
                 fmt::format("leadership of '{}' was lost; the command was stopped with {}", o.name,
                             outcome->stop_signal == SIGKILL ? "SIGKILL" : "SIGTERM"),
                 o.once ? "exiting (--once)" : "campaigning again");
@@ -164,17 +165,20 @@ void register_elect_command(CLI::App& app) {
   sub->add_option("command", o->command, "Command to run while leader (after --)");
   sub->callback([o] {
     if (auto ok = check_name(o->name); !ok) {
-      print_error("elect", ok.error().message(), "see: weft elect --help");
-      exit_with(operator_exit::usage);
+      print_command_error("elect", ok.error().message(), "see: weft elect --help");
+      set_exit_code(operator_exit::usage);
+      return;
     }
     if (o->observe) {
       if (!o->command.empty()) {
-        print_error("elect", "--observe takes no command", "usage: weft elect --observe NAME");
-        exit_with(operator_exit::usage);
+        print_command_error("elect", "--observe takes no command", "usage: weft elect --observe NAME");
+        set_exit_code(operator_exit::usage);
+        return;
       }
-      exit_with(run_observe(*o));
+      set_exit_code(run_observe(*o));
+      return;
     }
-    exit_with(run_elect(*o));
+    set_exit_code(run_elect(*o));
   });
 }
 

@@ -30,12 +30,10 @@ void add_held_flags(CLI::App& sub, held_command_options& options) {
       ->required();
 }
 
-void exit_with(int code) { throw CLI::RuntimeError(code); }
-
 int run_held_command(const held_command_options& options, const char* command_name) {
   const std::string cmd(command_name);
   auto usage = [&](std::string_view message, std::string_view hint = {}) {
-    print_error(cmd, message, hint.empty() ? fmt::format("see: weft {} --help", cmd) : hint);
+    print_command_error(cmd, message, hint.empty() ? fmt::format("see: weft {} --help", cmd) : hint);
     return operator_exit::usage;
   };
 
@@ -63,14 +61,14 @@ int run_held_command(const held_command_options& options, const char* command_na
   signal_guard signals;
   auto resolved = resolve_store_uri(options.store);
   if (!resolved) {
-    print_error(cmd, resolved.error().message(), "give --store URI, e.g. --store file:///tmp/weft");
+    print_command_error(cmd, resolved.error().message(), "give --store URI, e.g. --store file:///tmp/weft");
     return operator_exit::usage;
   }
   const std::string store_uri = *resolved;
   auto session = lock_session::open(store_uri);
   if (!session) {
-    int code = exit_code_for(session.error());
-    print_error(cmd, session.error().message(),
+    int code = operator_exit_code(session.error());
+    print_command_error(cmd, session.error().message(),
                 code == operator_exit::usage
                     ? "give a URI such as file:///var/lib/weft/locks or mem://"
                     : "check that the store is running and reachable, then retry");
@@ -84,15 +82,15 @@ int run_held_command(const held_command_options& options, const char* command_na
     if (signal != 0) return 128 + signal;
     if (e.code() == errc::timeout || e.code() == errc::contended ||
         e.code() == errc::deadline_exceeded) {
-      print_error(cmd,
+      print_command_error(cmd,
                   options.no_wait ? fmt::format("'{}' is held by another process", options.name)
                                   : fmt::format("'{}' was not acquired within {}", options.name,
                                                 options.wait),
                   fmt::format("see who holds it: weft status {}", options.name));
       return operator_exit::not_acquired;
     }
-    int code = exit_code_for(e);
-    print_error(cmd, e.message(),
+    int code = operator_exit_code(e);
+    print_command_error(cmd, e.message(),
                 code == operator_exit::usage ? fmt::format("see: weft {} --help", cmd)
                                              : "check that the store is reachable, then retry");
     return code;
@@ -110,13 +108,13 @@ int run_held_command(const held_command_options& options, const char* command_na
   (void)lease->release();
   if (!outcome) {
     const auto& e = outcome.error();
-    print_error(cmd, e.message(), "check the command name and PATH");
+    print_command_error(cmd, e.message(), "check the command name and PATH");
     if (e.code() == errc::not_found) return operator_exit::command_not_found;
     if (e.code() == errc::permission_denied) return operator_exit::cannot_execute;
     return operator_exit::software;
   }
   if (outcome->stopped) {
-    print_error(cmd,
+    print_command_error(cmd,
                 fmt::format("the lease on '{}' was lost; the command was stopped with {}",
                             options.name, outcome->stop_signal == SIGKILL ? "SIGKILL" : "SIGTERM"),
                 "the store could not be reached or the lease expired (was weft paused?)");

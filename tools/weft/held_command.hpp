@@ -30,7 +30,4 @@ void add_held_flags(CLI::App& sub, held_command_options& options);
 // Runs the command; returns the process exit code.
 int run_held_command(const held_command_options& options, const char* command_name);
 
-// Throws the exception that makes CLI11 return `code` from parse().
-[[noreturn]] void exit_with(int code);
-
 }  // namespace weft::cli

@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "commands.hpp"
 #include "held_command.hpp"
 
 namespace weft::cli {
@@ -19,7 +20,7 @@ void register_lock_command(CLI::App& app) {
       "denied, 126 command not executable, 127 command not found.\n"
       "Example: weft lock --wait 30s backup -- rsync -a /src /dst");
   add_held_flags(*sub, *options);
-  sub->callback([options] { exit_with(run_held_command(*options, "lock")); });
+  sub->callback([options] { set_exit_code(run_held_command(*options, "lock")); });
 }
 
 }  // namespace weft::cli

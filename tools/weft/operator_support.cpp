@@ -66,13 +66,14 @@ result<std::chrono::milliseconds> parse_duration_flag(std::string_view flag, std
   return ms;
 }
 
-void print_error(std::string_view command, std::string_view message, std::string_view hint) {
-  fmt::print(stderr, "weft {}: {}\n", command, message);
-  if (!hint.empty()) fmt::print(stderr, "  {}\n", hint);
+void print_command_error(std::string_view command, std::string_view message,
+                         std::string_view hint) {
+  if (hint.empty()) fmt::print(stderr, "weft {}: {}\n", command, message);
+  else fmt::print(stderr, "weft {}: {}; {}\n", command, message, hint);
   std::fflush(stderr);
 }
 
-int exit_code_for(const weft::error& e) {
+int operator_exit_code(const weft::error& e) {
   switch (e.code()) {
     case errc::invalid_argument:
     case errc::unsupported:

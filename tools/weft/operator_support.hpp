@@ -10,22 +10,24 @@
 #include <string>
 #include <string_view>
 
+#include "exit_codes.hpp"
 #include "weft/result.hpp"
 
 namespace weft::cli {
 
 // Exit codes of lock, sem and elect when the child did not run (sysexits.h
-// style). When the child ran, its own status is returned (128 + N when it was
-// killed by signal N).
+// values, see exit_codes.hpp). When the child ran, its own status is returned
+// (128 + N when it was killed by signal N). 76 means "lease lost" here: the
+// command was stopped because the lock could no longer be trusted.
 namespace operator_exit {
-inline constexpr int usage = 64;             // EX_USAGE: bad flag, name, URI, duration, permits
-inline constexpr int unavailable = 69;       // EX_UNAVAILABLE: the store cannot be reached
-inline constexpr int software = 70;          // EX_SOFTWARE: a bug in weft
-inline constexpr int no_permission = 77;     // EX_NOPERM: the store refused access
-inline constexpr int not_acquired = 75;      // EX_TEMPFAIL: not acquired within --wait
-inline constexpr int lease_lost = 76;        // weft: lease lost, the child was stopped
-inline constexpr int cannot_execute = 126;   // shell convention: command not executable
-inline constexpr int command_not_found = 127;  // shell convention: command not found
+inline constexpr int usage = exit_usage;                   // 64: bad flag, name, URI, duration, permits
+inline constexpr int unavailable = exit_unavailable;       // 69: the store cannot be reached
+inline constexpr int software = exit_software;             // 70: a bug in weft
+inline constexpr int not_acquired = exit_temporary_failure;  // 75: not acquired within --wait
+inline constexpr int lease_lost = 76;                      // 76: lease lost, the child was stopped
+inline constexpr int no_permission = exit_no_permission;   // 77: the store refused access
+inline constexpr int cannot_execute = 126;                 // shell convention: not executable
+inline constexpr int command_not_found = 127;              // shell convention: not found
 }  // namespace operator_exit
 
 // --store, else $WEFT_STORE, else the default embedded store
@@ -45,11 +47,11 @@ result<void> check_name(std::string_view name);
 result<std::chrono::milliseconds> parse_duration_flag(std::string_view flag, std::string_view text,
                                                       bool allow_zero);
 
-// Prints "weft <command>: <message>" (and the hint on its own line) to stderr.
-void print_error(std::string_view command, std::string_view message, std::string_view hint = {});
+// Prints "weft <command>: <message>; <hint>" to stderr.
+void print_command_error(std::string_view command, std::string_view message, std::string_view hint = {});
 
 // Maps an error from the lock library to an operator exit code.
-int exit_code_for(const weft::error& e);
+int operator_exit_code(const weft::error& e);
 
 // The text of an errc-carrying error for people.
 std::string describe(const weft::error& e);

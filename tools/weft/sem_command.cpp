@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "commands.hpp"
 #include "held_command.hpp"
 #include "operator_support.hpp"
 
@@ -19,10 +20,11 @@ void register_sem_command(CLI::App& app) {
   add_held_flags(*sub, *options);
   sub->callback([options] {
     if (options->permits == 0) {
-      print_error("sem", "--permits must be at least 1", "example: weft sem --permits 4 NAME -- CMD");
-      exit_with(operator_exit::usage);
+      print_command_error("sem", "--permits must be at least 1", "example: weft sem --permits 4 NAME -- CMD");
+      set_exit_code(operator_exit::usage);
+      return;
     }
-    exit_with(run_held_command(*options, "sem"));
+    set_exit_code(run_held_command(*options, "sem"));
   });
 }
 

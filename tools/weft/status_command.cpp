@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include "commands.hpp"
 #include "held_command.hpp"
 #include "lock_session.hpp"
 #include "operator_support.hpp"
@@ -52,19 +53,19 @@ std::string left(const std::optional<std::chrono::milliseconds>& t) {
 int run_status(const status_options& o) {
   auto resolved = resolve_store_uri(o.store);
   if (!resolved) {
-    print_error("status", resolved.error().message(), "give --store URI, e.g. --store file:///tmp/weft");
+    print_command_error("status", resolved.error().message(), "give --store URI, e.g. --store file:///tmp/weft");
     return operator_exit::usage;
   }
   const std::string uri = *resolved;
   auto session = lock_session::open(uri);
   if (!session) {
-    print_error("status", session.error().message(), "check the store URI and that it is reachable");
-    return exit_code_for(session.error());
+    print_command_error("status", session.error().message(), "check the store URI and that it is reachable");
+    return operator_exit_code(session.error());
   }
   auto listing = (*session)->list(o.prefix);
   if (!listing) {
-    print_error("status", listing.error().message(), "check that the store is reachable");
-    return exit_code_for(listing.error());
+    print_command_error("status", listing.error().message(), "check that the store is reachable");
+    return operator_exit_code(listing.error());
   }
   if (o.json) {
     std::string out = fmt::format("{{\"store\":{},\"locks\":[", json_quote(strip_credentials(uri)));
@@ -125,7 +126,7 @@ void register_status_command(CLI::App& app) {
   sub->add_option("--store", o->store, "Store URI; default $WEFT_STORE, else the embedded file store");
   sub->add_flag("--json", o->json, "One JSON document instead of a table");
   sub->add_option("prefix", o->prefix, "Only names starting with this prefix");
-  sub->callback([o] { exit_with(run_status(*o)); });
+  sub->callback([o] { set_exit_code(run_status(*o)); });
 }
 
 }  // namespace weft::cli
