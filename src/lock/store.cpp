@@ -93,15 +93,34 @@ result<std::shared_ptr<store>> open(std::string_view text) {
   return factory(*parsed);
 }
 
+namespace {
+// A directory as the path of a file:// URI: bytes the URI syntax reserves are %-escaped.
+std::string file_uri(const std::string& dir) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out = "file://";
+  for (char c : dir) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '%' || c == '?' || c == '#' || u < 0x20 || u == 0x7f) {
+      out += '%';
+      out += hex[u >> 4];
+      out += hex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+}  // namespace
+
 result<std::string> default_store_uri() {
   if (const char* env = std::getenv("WEFT_STORE"); env && *env) return std::string(env);
   auto usable = [](const char* value) { return value && value[0] == '/'; };
   if (const char* runtime = std::getenv("XDG_RUNTIME_DIR"); usable(runtime))
-    return "file://" + std::string(runtime) + "/weft";
+    return file_uri(std::string(runtime) + "/weft/locks");
   if (const char* state = std::getenv("XDG_STATE_HOME"); usable(state))
-    return "file://" + std::string(state) + "/weft";
+    return file_uri(std::string(state) + "/weft/locks");
   if (const char* home = std::getenv("HOME"); usable(home))
-    return "file://" + std::string(home) + "/.local/state/weft";
+    return file_uri(std::string(home) + "/.local/state/weft/locks");
   return fail(errc::invalid_argument,
               "no default store: set WEFT_STORE (e.g. file:///tmp/weft) or XDG_RUNTIME_DIR or HOME");
 }

@@ -51,6 +51,9 @@ class lease_state {
   bool is_lost() const noexcept { return lost_.load(std::memory_order_acquire); }
   std::string lost_reason() const;
 
+  // The context lease::lost() returns (created on first use).
+  context lost_context() const;
+
   // Runs `callback` once when the lease is lost (at once if it already is).
   // Returns an id for remove_lost_callback. Callbacks must be short.
   std::uint64_t on_lost(std::function<void()> callback);
@@ -70,6 +73,7 @@ class lease_state {
   std::string lost_reason_;
   std::uint64_t next_callback_id_ = 1;
   std::vector<std::pair<std::uint64_t, std::function<void()>>> callbacks_;
+  mutable std::shared_ptr<void> lost_context_;  // a context and its cancel_func
 };
 
 class lease {

@@ -11,8 +11,10 @@
 // A store is shared by many tasks; open it once per process and keep it.
 //
 // The default store (open_default): $WEFT_STORE if set, otherwise
-// file://$XDG_RUNTIME_DIR/weft, otherwise file://$XDG_STATE_HOME/weft,
-// otherwise file://$HOME/.local/state/weft.
+// file://$XDG_RUNTIME_DIR/weft/locks (per-user tmpfs: fast, gone at logout),
+// otherwise file://$XDG_STATE_HOME/weft/locks, otherwise
+// file://$HOME/.local/state/weft/locks. Relative XDG paths are ignored, as
+// the XDG spec requires.
 //
 // Thread-safety: every member function of store is thread-safe. Cancel
 // safety: acquire() and watch() leave no trace when their context is

@@ -70,13 +70,13 @@ TEST(store_uri, default_store_follows_the_documented_rule) {
   EXPECT_EQ(*weft::lock::default_store_uri(), "mem://x");
   ::unsetenv("WEFT_STORE");
   ::setenv("XDG_RUNTIME_DIR", "/run/user/7", 1);
-  EXPECT_EQ(*weft::lock::default_store_uri(), "file:///run/user/7/weft");
+  EXPECT_EQ(*weft::lock::default_store_uri(), "file:///run/user/7/weft/locks");
   ::unsetenv("XDG_RUNTIME_DIR");
   ::setenv("XDG_STATE_HOME", "/home/u/.state", 1);
-  EXPECT_EQ(*weft::lock::default_store_uri(), "file:///home/u/.state/weft");
+  EXPECT_EQ(*weft::lock::default_store_uri(), "file:///home/u/.state/weft/locks");
   ::unsetenv("XDG_STATE_HOME");
   ::setenv("HOME", "/home/u", 1);
-  EXPECT_EQ(*weft::lock::default_store_uri(), "file:///home/u/.local/state/weft");
+  EXPECT_EQ(*weft::lock::default_store_uri(), "file:///home/u/.local/state/weft/locks");
 }
 
 TEST(lock_names, empty_and_huge_names_are_rejected_clearly) {

@@ -1,0 +1,120 @@
+// file:///dir: the store for processes on one host; see engine.hpp for how
+// it works and docs/LOCKS.md for what it guarantees.
+#include <algorithm>
+
+#include "lock/file/engine.hpp"
+#include "lock/one_shot.hpp"
+#include "weft/context.hpp"
+#include "weft/lock/store.hpp"
+#include "weft/spawn_blocking.hpp"
+
+namespace weft::lock {
+
+namespace {
+
+using file_detail::file_engine;
+
+class file_store final : public store {
+ public:
+  file_store(std::string uri, std::shared_ptr<file_engine> engine) : uri_(std::move(uri)), engine_(std::move(engine)) {}
+
+  std::string uri() const override { return uri_; }
+
+  task<result<lease>> acquire(acquire_request request, context ctx) override {
+    if (auto ok = ctx.check(); !ok) co_return fail(std::move(ok).error());
+    auto slot = std::make_shared<detail::one_shot<result<lease>>>();
+    auto engine = engine_;
+    auto queued = co_await weft::spawn_blocking([engine, &request, slot] {
+      return engine->enqueue(request, [slot](result<lease> outcome) { slot->set(std::move(outcome)); });
+    });
+    if (!queued) {
+      if (queued.error().code() == errc::contended)
+        co_return fail(errc::contended, "the " + std::string(to_string(request.kind)) + " " +
+                                            detail::printable(request.name) + " is held by another client");
+      co_return fail(std::move(queued).error());
+    }
+    if (queued->granted) co_return std::move(*queued->granted);
+    auto who = queued->who;
+    {
+      context_callback on_cancel(ctx, [slot] { slot->set(fail(errc::canceled, "cancelled")); });
+      auto outcome = co_await slot->wait();
+      if (outcome || ctx.err() == errc::ok) co_return outcome;
+    }
+    // Cancelled: leave the queue. If the grant won the race, the lease it
+    // delivered was dropped by the slot and released itself.
+    co_await weft::spawn_blocking([engine, who] { return engine->cancel(who); });
+    auto why = ctx.check();
+    co_return fail(why ? errc::canceled : why.error().code(),
+                   "gave up waiting for the " + std::string(to_string(request.kind)) + " " +
+                       detail::printable(request.name) + ": " +
+                       (why ? std::string("cancelled") : std::string(why.error().message())));
+  }
+
+  task<result<std::vector<lock_info>>> list(std::string prefix, context) override {
+    auto engine = engine_;
+    co_return co_await weft::spawn_blocking([engine, &prefix] { return engine->list(prefix); });
+  }
+
+  task<result<std::vector<holder_info>>> holders(recipe kind, std::string name,
+                                                 std::optional<std::vector<std::uint64_t>> known,
+                                                 context ctx) override {
+    auto engine = engine_;
+    for (;;) {
+      if (auto ok = ctx.check(); !ok) co_return fail(std::move(ok).error());
+      std::int64_t next_expiry = 0;
+      auto now = co_await weft::spawn_blocking(
+          [engine, kind, &name, &next_expiry] { return engine->holders(kind, name, &next_expiry); });
+      if (!now) co_return now;
+      if (!known || tokens(*now) != *known) co_return now;
+      // Wait for the queue to change, or for the holder's expiry (to evict a
+      // holder that stopped renewing), or for the context.
+      auto changed = std::make_shared<detail::one_shot<bool>>();
+      std::int64_t deadline = next_expiry ? next_expiry + 1'000'000 : 0;
+      auto id = engine->watch(kind, name, deadline, [changed] { changed->set(true); });
+      if (!id) co_return fail(std::move(id).error());
+      // A change between the read and the watch would be missed: read again.
+      auto again = co_await weft::spawn_blocking(
+          [engine, kind, &name] { return engine->holders(kind, name, nullptr); });
+      if (!again || tokens(*again) != *known) {
+        engine->unwatch(*id);
+        co_return again;
+      }
+      {
+        context_callback on_cancel(ctx, [changed] { changed->set(false); });
+        co_await changed->wait();
+      }
+      engine->unwatch(*id);
+    }
+  }
+
+ private:
+  static std::vector<std::uint64_t> tokens(const std::vector<holder_info>& holders) {
+    std::vector<std::uint64_t> out;
+    for (const auto& h : holders) out.push_back(h.token);
+    return out;
+  }
+
+  std::string uri_;
+  std::shared_ptr<file_engine> engine_;
+};
+
+result<std::shared_ptr<store>> open_file_store(const store_uri& uri) {
+  if (!uri.user.empty() || uri.has_password) return fail(errc::invalid_argument, "file:// takes no credentials");
+  if (!uri.hosts.empty() && uri.hosts[0].host != "localhost")
+    return fail(errc::invalid_argument, "invalid file:// URI \"" + uri.redacted() +
+                                            "\": it takes no host; write file:///absolute/dir (three slashes)");
+  if (uri.path.empty() || uri.path == "/")
+    return fail(errc::invalid_argument, "invalid file:// URI \"" + uri.redacted() +
+                                            "\": give the store directory, as in file:///var/lib/weft");
+  if (!uri.query.empty())
+    return fail(errc::invalid_argument, "invalid file:// URI \"" + uri.redacted() + "\": it takes no parameters");
+  auto engine = file_engine::open(uri.path);
+  if (!engine) return fail(std::move(engine).error());
+  return std::shared_ptr<store>(std::make_shared<file_store>(uri.redacted(), std::move(*engine)));
+}
+
+}  // namespace
+
+void register_file_store() { register_store("file", &open_file_store); }
+
+}  // namespace weft::lock
