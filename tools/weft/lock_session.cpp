@@ -132,11 +132,14 @@ result<held_lease> lock_session::acquire(const hold_request& request, signal_gua
         if (request.permits > 0) {
           auto sem = lock::semaphore::make(store, request.name, request.permits, options_for(request));
           if (!sem) co_return fail(std::move(sem).error());
-          co_return try_only ? co_await sem->try_acquire(bounded) : co_await sem->acquire(bounded);
+          // (No co_await inside ?: : GCC 12 miscompiles that.)
+          if (try_only) co_return co_await sem->try_acquire(bounded);
+          co_return co_await sem->acquire(bounded);
         }
         auto m = lock::mutex::make(store, request.name, options_for(request));
         if (!m) co_return fail(std::move(m).error());
-        co_return try_only ? co_await m->try_lock(bounded) : co_await m->lock(bounded);
+        if (try_only) co_return co_await m->try_lock(bounded);
+        co_return co_await m->lock(bounded);
       });
   if (!acquired) return fail(std::move(acquired).error());
   if (signal != 0) {
