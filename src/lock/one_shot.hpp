@@ -88,3 +88,62 @@ inline std::string printable(std::string_view name) {
 }
 
 }  // namespace weft::lock::detail
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstdint>
+
+#include "weft/io.hpp"
+#include "weft/task.hpp"
+
+namespace weft::lock::detail {
+
+// fd_slot<T>: as one_shot, for values set by threads that are not the
+// runtime's own (a store's watcher thread, a user thread): the setter only
+// writes an eventfd, and the waiter is woken by the runtime's poller. A
+// foreign thread thus never touches the runtime, which may be shutting down
+// the moment the woken task finishes.
+template <typename T>
+class fd_slot {
+ public:
+  fd_slot() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+  ~fd_slot() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  fd_slot(const fd_slot&) = delete;
+  fd_slot& operator=(const fd_slot&) = delete;
+
+  // False when the eventfd could not be created (out of descriptors).
+  bool valid() const noexcept { return fd_ >= 0; }
+
+  bool set(T value) {
+    {
+      std::lock_guard guard(mutex_);
+      if (value_) return false;
+      value_.emplace(std::move(value));
+    }
+    std::uint64_t one = 1;
+    (void)!::write(fd_, &one, sizeof one);
+    return true;
+  }
+
+  task<T> wait() {
+    for (;;) {
+      {
+        std::lock_guard guard(mutex_);
+        if (value_) co_return std::move(*value_);
+      }
+      (void)co_await weft::readable(fd_);
+      std::uint64_t drained = 0;
+      (void)!::read(fd_, &drained, sizeof drained);
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  std::optional<T> value_;
+  int fd_;
+};
+
+}  // namespace weft::lock::detail

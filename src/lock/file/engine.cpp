@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -104,6 +105,7 @@ struct lock_dir {
   int fd = -1;
   int meta_fd = -1;
   std::mutex mutex;  // the in-process half of the meta lock
+  state_header header;  // from the last load(); guarded by the meta lock
   ~lock_dir() {
     if (meta_fd >= 0) ::close(meta_fd);
     if (fd >= 0) ::close(fd);
@@ -156,7 +158,8 @@ class file_lease final : public lease_state {
     if (released_.exchange(true)) co_return result<void>{};
 #if defined(WEFT_LOCK_HAS_RUNTIME)
     // The meta lock can block (briefly) on another process: keep it off the workers.
-    co_return co_await weft::spawn_blocking([this] { return engine_->release(who_); });
+    auto released = co_await weft::spawn_blocking([this] { return engine_->release(who_); });
+    co_return released;
 #else
     co_return engine_->release(who_);
 #endif
@@ -225,7 +228,18 @@ result<std::shared_ptr<file_engine>> file_engine::open(std::string root) {
 }
 
 file_engine::file_engine(std::string root, int root_fd, int inotify_fd, int event_fd)
-    : root_(std::move(root)), root_fd_(root_fd), inotify_fd_(inotify_fd), event_fd_(event_fd), pid_(::getpid()) {}
+    : root_(std::move(root)), root_fd_(root_fd), inotify_fd_(inotify_fd), event_fd_(event_fd), pid_(::getpid()) {
+  bool missing = false;
+  int proc = ::open("/proc/sys/kernel/random", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (proc >= 0) {
+    auto id = read_all_at(proc, "boot_id", missing);
+    ::close(proc);
+    if (id) {
+      boot_id_ = *id;
+      std::erase_if(boot_id_, [](char c) { return !std::isxdigit(static_cast<unsigned char>(c)) && c != '-'; });
+    }
+  }
+}
 
 file_engine::~file_engine() {
   {
@@ -294,7 +308,7 @@ result<void> file_engine::load(lock_dir& dir, std::vector<state_entry>& entries)
   bool missing = false;
   auto text = read_all_at(dir.fd, "state", missing);
   if (!text) return fail(std::move(text).error());
-  auto parsed = parse_state(*text);
+  auto parsed = parse_state(*text, dir.header);
   if (!parsed) return fail(std::move(parsed).error());
   entries = std::move(*parsed);
   return {};
@@ -303,7 +317,7 @@ result<void> file_engine::load(lock_dir& dir, std::vector<state_entry>& entries)
 result<void> file_engine::store_state(lock_dir& dir, const std::vector<state_entry>& entries) {
   int fd = ::openat(dir.fd, "state.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return os_failure("cannot write the lock's state file");
-  bool ok = write_all(fd, format_state(entries));
+  bool ok = write_all(fd, format_state(dir.header, entries));
   int e = errno;
   ::close(fd);
   if (!ok) return os_failure("cannot write the lock's state file", e);
@@ -345,52 +359,87 @@ result<bool> file_engine::settle(lock_dir& dir, std::vector<state_entry>& entrie
     return {};
   };
   std::string first_before = first_waiter();
-  for (auto it = entries.begin(); it != entries.end();) {
-    if (it->owner != keep && check_participant(dir, it->owner, now, nullptr) != liveness::alive) {
-      // Dead (its process is gone) or expired (paused past its TTL): evict.
-      // Unlinking the p-file tells a paused owner, once it runs, that it lost.
-      ::unlinkat(dir.fd, participant_file(it->owner).c_str(), 0);
-      it = entries.erase(it);
-      changed = true;
-    } else {
-      ++it;
+  // Only entries that matter are checked (four syscalls each): the holders,
+  // the entries ahead of `keep` (its predecessors), and any entry about to be
+  // granted. Dead waiters further back are evicted when they come up.
+  auto keep_at = std::find_if(entries.begin(), entries.end(), [&](const auto& e) { return e.owner == keep; });
+  std::size_t keep_index = keep_at == entries.end() ? 0 : static_cast<std::size_t>(keep_at - entries.begin());
+  std::vector<std::string> checked;
+  auto evict_if_gone = [&](std::size_t index) {
+    const std::string owner = entries[index].owner;
+    checked.push_back(owner);
+    if (check_participant(dir, owner, now, nullptr) == liveness::alive) return false;
+    // Dead (its process is gone) or expired (paused past its TTL): evict.
+    // Unlinking the p-file tells a paused owner, once it runs, that it lost.
+    ::unlinkat(dir.fd, participant_file(owner).c_str(), 0);
+    entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(index));
+    changed = true;
+    return true;
+  };
+  for (std::size_t i = 0; i < entries.size();) {
+    bool matters = entries[i].held || i < keep_index;
+    if (matters && entries[i].owner != keep && evict_if_gone(i)) {
+      if (i < keep_index) --keep_index;
+      continue;
     }
+    ++i;
   }
   std::vector<detail::queue_slot> slots;
-  slots.reserve(entries.size());
-  for (const auto& e : entries) slots.push_back({e.mode, e.limit, e.held});
-  auto granted = detail::grant(slots);
+  std::vector<std::size_t> granted;
+  for (;;) {
+    slots.clear();
+    for (const auto& e : entries) slots.push_back({e.mode, e.limit, e.held});
+    granted = detail::grant(slots);
+    bool evicted = false;
+    for (auto index : granted) {
+      const auto& owner = entries[index].owner;
+      if (owner == keep || std::find(checked.begin(), checked.end(), owner) != checked.end()) continue;
+      if (evict_if_gone(index)) {
+        evicted = true;
+        break;
+      }
+    }
+    if (!evicted) break;
+  }
   if (!granted.empty()) {
-    // Tokens: one durable counter per lock. A missing counter starts at the
-    // wall clock in microseconds, so even a wiped store directory never
-    // hands out a token lower than one issued before (short of a clock set
-    // back by years or a million grants a second).
+    // Tokens. The state file carries the last token issued; it is not
+    // fsync'd, but within one boot the page cache makes it authoritative for
+    // every process, and a process crash loses nothing. The `token` file holds
+    // a ceiling, fsync'd before any token above the old one is issued; after
+    // a reboot (another boot id) or a lost state file, issuing resumes above
+    // the ceiling. A missing ceiling starts at the wall clock in
+    // microseconds, so even a wiped store directory does not reissue a token
+    // (short of the clock being set back, or a million grants a second).
     bool missing = false;
     auto text = read_all_at(dir.fd, "token", missing);
     if (!text) return fail(std::move(text).error());
-    std::uint64_t last = 0;
-    if (missing || text->empty()) {
-      last = static_cast<std::uint64_t>(realtime_micros());
-    } else {
-      for (char c : *text) {
-        if (c == '\n') break;
-        if (c < '0' || c > '9') return fail(errc::protocol, "the lock's token file is corrupt");
-        last = last * 10 + static_cast<std::uint64_t>(c - '0');
-      }
+    std::uint64_t ceiling = 0;
+    for (char c : *text) {
+      if (c == '\n') break;
+      if (c < '0' || c > '9') return fail(errc::protocol, "the lock's token file is corrupt");
+      ceiling = ceiling * 10 + static_cast<std::uint64_t>(c - '0');
     }
+    std::uint64_t last = dir.header.last_token;
+    bool trusted = last != 0 && !boot_id_.empty() && dir.header.boot_id == boot_id_;
+    if (!trusted) last = std::max(ceiling, ceiling == 0 ? static_cast<std::uint64_t>(realtime_micros()) : 0);
     for (auto index : granted) {
       entries[index].held = true;
       entries[index].token = ++last;
       if (entries[index].owner != keep) touch.push_back(entries[index].owner);
     }
-    int fd = ::openat(dir.fd, "token", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) return os_failure("cannot open the lock's token file");
-    std::string digits = std::to_string(last) + "\n";
-    bool ok = ::pwrite(fd, digits.data(), digits.size(), 0) == static_cast<ssize_t>(digits.size()) &&
-              ::ftruncate(fd, static_cast<off_t>(digits.size())) == 0 && ::fdatasync(fd) == 0;
-    int e = errno;
-    ::close(fd);
-    if (!ok) return os_failure("cannot store the lock's token counter", e);
+    dir.header.boot_id = boot_id_;
+    dir.header.last_token = last;
+    if (last > ceiling) {
+      constexpr std::uint64_t block = 4096;
+      int fd = ::openat(dir.fd, "token", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (fd < 0) return os_failure("cannot open the lock's token file");
+      std::string digits = std::to_string(last + block) + "\n";
+      bool ok = ::pwrite(fd, digits.data(), digits.size(), 0) == static_cast<ssize_t>(digits.size()) &&
+                ::ftruncate(fd, static_cast<off_t>(digits.size())) == 0 && ::fdatasync(fd) == 0;
+      int e = errno;
+      ::close(fd);
+      if (!ok) return os_failure("cannot store the lock's token ceiling", e);
+    }
     changed = true;
   }
   if (changed) {
@@ -511,8 +560,13 @@ void file_engine::examine(const std::shared_ptr<participant>& who) {
   }
   if (phase == participant::phase::finished) return;
   if (phase == participant::phase::held) {
-    struct stat st {};
-    if (::fstat(who->fd, &st) == 0 && st.st_nlink == 0)
+    bool evicted = false;
+    {
+      std::lock_guard io(who->io_mutex);
+      struct stat st {};
+      evicted = who->fd >= 0 && ::fstat(who->fd, &st) == 0 && st.st_nlink == 0;
+    }
+    if (evicted)
       mark_lost(who, "another client evicted this lease because it was not renewed within its TTL "
                      "(was the process paused?)");
     return;
@@ -637,7 +691,7 @@ result<void> file_engine::release(const std::shared_ptr<participant>& who) {
   bool lost = false;
   {
     std::lock_guard guard(mutex_);
-    if (who->state == participant::phase::finished && who->fd < 0) {
+    if (who->state == participant::phase::finished && who->left) {
       if (who->lost) return fail(errc::lease_lost, "the lease had already been lost");
       return {};
     }
@@ -663,7 +717,7 @@ result<void> file_engine::leave(const std::shared_ptr<participant>& who, bool ex
   lock_dir& dir = *who->dir;
   {
     std::lock_guard guard(mutex_);
-    if (who->left || who->fd < 0) return {};
+    if (who->left) return {};
     who->left = true;
   }
   std::vector<std::string> touch;
@@ -696,17 +750,16 @@ result<void> file_engine::leave(const std::shared_ptr<participant>& who, bool ex
 }
 
 void file_engine::finish_participant(participant& who) {
-  int fd;
   {
     std::lock_guard guard(mutex_);
-    fd = who.fd;
-    who.fd = -1;
     who.timer = 0;
     participants_.erase(&who);
   }
-  if (fd < 0) return;
+  std::lock_guard io(who.io_mutex);
+  if (who.fd < 0) return;
   ::unlinkat(who.dir->fd, participant_file(who.owner).c_str(), 0);
-  ::close(fd);
+  ::close(who.fd);
+  who.fd = -1;
 }
 
 void file_engine::mark_lost(const std::shared_ptr<participant>& who, std::string reason) {
@@ -782,7 +835,8 @@ result<std::vector<lock_info>> file_engine::list(std::string_view prefix) {
     if (name->size() < prefix.size()) continue;
     auto text = read_all_at(dir_fd, "state", missing);
     if (!text) continue;
-    auto entries = parse_state(*text);
+    state_header header;
+    auto entries = parse_state(*text, header);
     if (!entries) continue;
     lock_info info;
     info.kind = kind;
@@ -993,7 +1047,7 @@ void file_engine::keeper_loop() {
     std::int64_t next = now + 1'000'000'000;
     std::vector<std::shared_ptr<participant>> due;
     for (auto& [raw, who] : participants_) {
-      if (who->state == participant::phase::finished || who->lost || who->fd < 0) continue;
+      if (who->state == participant::phase::finished || who->lost) continue;
       if (who->next_renew <= now) due.push_back(who);
       else next = std::min(next, who->next_renew);
     }
@@ -1007,13 +1061,13 @@ void file_engine::keeper_loop() {
       std::int64_t margin = std::min<std::int64_t>(ttl / 10, 100'000'000);
       std::int64_t old_expiry;
       bool held;
-      int fd;
       {
         std::lock_guard inner(mutex_);
         old_expiry = who->expiry;
         held = who->state == participant::phase::held;
-        fd = who->fd;
       }
+      std::unique_lock io(who->io_mutex);
+      int fd = who->fd;
       if (fd < 0) continue;
       std::int64_t start = boot_now();
       std::string reason;
@@ -1033,6 +1087,7 @@ void file_engine::keeper_loop() {
         else if (!linked) reason = "another client evicted this lease (it was not renewed within its TTL)";
         else if (held && end >= old_expiry) reason = "the renewal landed after the lease had expired";
       }
+      io.unlock();
       {
         std::lock_guard inner(mutex_);
         if (reason.empty()) who->expiry = start + ttl;

@@ -49,7 +49,8 @@ struct participant {
   std::shared_ptr<lock_dir> dir;
   std::string owner;  // 32 hex digits, from getrandom: the claim on the entry
   acquire_request request;
-  int fd = -1;        // the p-file, OFD-locked
+  int fd = -1;        // the p-file, OFD-locked; closed under io_mutex
+  std::mutex io_mutex;  // keeps fd open during a renewal or a check
   // Guarded by the engine's mutex_:
   phase state = phase::waiting;
   std::uint64_t token = 0;
@@ -158,6 +159,7 @@ class file_engine : public std::enable_shared_from_this<file_engine> {
   int inotify_fd_;
   int event_fd_;
   pid_t pid_;
+  std::string boot_id_;  // this boot's id: state written in another boot is not trusted
 
   std::mutex mutex_;  // guards everything below and participant fields
   std::condition_variable keeper_wake_;

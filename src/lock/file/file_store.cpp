@@ -22,9 +22,12 @@ class file_store final : public store {
 
   task<result<lease>> acquire(acquire_request request, context ctx) override {
     if (auto ok = ctx.check(); !ok) co_return fail(std::move(ok).error());
-    auto slot = std::make_shared<detail::one_shot<result<lease>>>();
+    auto slot = std::make_shared<detail::fd_slot<result<lease>>>();
+    if (!slot->valid()) co_return fail(errc::io, "cannot create an eventfd to wait on (out of file descriptors?)");
     auto engine = engine_;
-    auto queued = co_await weft::spawn_blocking([engine, &request, slot] {
+    // Lambdas given to spawn_blocking capture by reference only: GCC 12
+    // destroys non-trivial temporaries of a co_await expression twice.
+    auto queued = co_await weft::spawn_blocking([&] {
       return engine->enqueue(request, [slot](result<lease> outcome) { slot->set(std::move(outcome)); });
     });
     if (!queued) {
@@ -42,7 +45,7 @@ class file_store final : public store {
     }
     // Cancelled: leave the queue. If the grant won the race, the lease it
     // delivered was dropped by the slot and released itself.
-    co_await weft::spawn_blocking([engine, who] { return engine->cancel(who); });
+    co_await weft::spawn_blocking([&] { return engine->cancel(who); });
     auto why = ctx.check();
     co_return fail(why ? errc::canceled : why.error().code(),
                    "gave up waiting for the " + std::string(to_string(request.kind)) + " " +
@@ -52,7 +55,8 @@ class file_store final : public store {
 
   task<result<std::vector<lock_info>>> list(std::string prefix, context) override {
     auto engine = engine_;
-    co_return co_await weft::spawn_blocking([engine, &prefix] { return engine->list(prefix); });
+    auto listed = co_await weft::spawn_blocking([&] { return engine->list(prefix); });
+    co_return listed;
   }
 
   task<result<std::vector<holder_info>>> holders(recipe kind, std::string name,
@@ -63,18 +67,19 @@ class file_store final : public store {
       if (auto ok = ctx.check(); !ok) co_return fail(std::move(ok).error());
       std::int64_t next_expiry = 0;
       auto now = co_await weft::spawn_blocking(
-          [engine, kind, &name, &next_expiry] { return engine->holders(kind, name, &next_expiry); });
+          [&] { return engine->holders(kind, name, &next_expiry); });
       if (!now) co_return now;
       if (!known || tokens(*now) != *known) co_return now;
       // Wait for the queue to change, or for the holder's expiry (to evict a
       // holder that stopped renewing), or for the context.
-      auto changed = std::make_shared<detail::one_shot<bool>>();
+      auto changed = std::make_shared<detail::fd_slot<bool>>();
+      if (!changed->valid()) co_return fail(errc::io, "cannot create an eventfd to wait on");
       std::int64_t deadline = next_expiry ? next_expiry + 1'000'000 : 0;
       auto id = engine->watch(kind, name, deadline, [changed] { changed->set(true); });
       if (!id) co_return fail(std::move(id).error());
       // A change between the read and the watch would be missed: read again.
       auto again = co_await weft::spawn_blocking(
-          [engine, kind, &name] { return engine->holders(kind, name, nullptr); });
+          [&] { return engine->holders(kind, name, nullptr); });
       if (!again || tokens(*again) != *known) {
         engine->unwatch(*id);
         co_return again;

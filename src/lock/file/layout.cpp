@@ -74,8 +74,9 @@ bool decode_kind(std::string_view entry, recipe& kind) {
   }
 }
 
-std::string format_state(const std::vector<state_entry>& entries) {
-  std::string out = "weft-lock-state 1\n";
+std::string format_state(const state_header& header, const std::vector<state_entry>& entries) {
+  std::string out = "weft-lock-state 2 " + (header.boot_id.empty() ? std::string("-") : header.boot_id) + " " +
+                    std::to_string(header.last_token) + "\n";
   for (const auto& e : entries) {
     out += e.owner;
     out += e.mode == access::shared ? " s " : " x ";
@@ -96,15 +97,25 @@ bool parse_number(std::string_view text, T& value) {
 }
 }  // namespace
 
-result<std::vector<state_entry>> parse_state(std::string_view text) {
+result<std::vector<state_entry>> parse_state(std::string_view text, state_header& header) {
   std::vector<state_entry> entries;
+  header = state_header{};
   if (text.empty()) return entries;  // a new lock, or a state lost in a host crash
   auto corrupt = [](const std::string& why) {
     return fail(errc::protocol, "the lock's state file is corrupt (" + why +
                                     "); remove the lock's directory to reset it");
   };
   auto line_end = text.find('\n');
-  if (text.substr(0, line_end) != "weft-lock-state 1") return corrupt("unknown header");
+  {
+    std::string_view first = text.substr(0, line_end);
+    constexpr std::string_view magic = "weft-lock-state 2 ";
+    if (first.substr(0, magic.size()) != magic) return corrupt("unknown header");
+    first.remove_prefix(magic.size());
+    auto space = first.find(' ');
+    if (space == std::string_view::npos || space == 0) return corrupt("bad header");
+    if (first.substr(0, space) != "-") header.boot_id.assign(first.substr(0, space));
+    if (!parse_number(first.substr(space + 1), header.last_token)) return corrupt("bad last token");
+  }
   std::size_t pos = line_end == std::string_view::npos ? text.size() : line_end + 1;
   while (pos < text.size()) {
     line_end = text.find('\n', pos);

@@ -6,8 +6,10 @@
 //        (or <k>-<hex(first 48 bytes)>-<sha256/128 hex> for long names)
 //       name                     the name as given (for weft status)
 //       meta                     OFD-locked around every queue change
-//       token                    the last fencing token, decimal, fsync'd
-//       state                    the queue, rewritten by rename
+//       token                    the token ceiling, decimal, fsync'd: no
+//                                token above it has been issued
+//       state                    boot id, last token issued, the queue;
+//                                rewritten by rename (not fsync'd)
 //       p-<owner>                one per participant: OFD-locked by its owner
 //                                while alive; holds its lease expiry
 #pragma once
@@ -42,9 +44,18 @@ struct state_entry {
   std::string value;
 };
 
+// Written with the queue: the boot it was written in and the last token
+// issued. Within one boot the page cache makes an unsynced state file
+// authoritative for every process; after a reboot (another boot id) the last
+// token is taken from the fsync'd ceiling instead.
+struct state_header {
+  std::string boot_id;
+  std::uint64_t last_token = 0;  // 0: unknown (new lock or lost state)
+};
+
 // The queue, in FIFO order (holders first).
-std::string format_state(const std::vector<state_entry>& entries);
-result<std::vector<state_entry>> parse_state(std::string_view text);
+std::string format_state(const state_header& header, const std::vector<state_entry>& entries);
+result<std::vector<state_entry>> parse_state(std::string_view text, state_header& header);
 
 // A participant's expiry (CLOCK_BOOTTIME ns), written with a check value so
 // a torn read is detected rather than misread.
