@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Compares `weft lock` per invocation against flock(1) from util-linux, on one
-# lock, in one run, and writes the lock-cli section of docs/BENCHMARKS.md.
+# Compares `weft lock` per invocation against flock(1) from util-linux, each
+# taking one lock and running `true`, in one hyperfine run, and writes the
+# lock-cli section of docs/BENCHMARKS.md.
 #
 # Usage: scripts/bench-lock.sh [RUNS]    (default 500; needs a release build)
 # Env:   WEFT=path/to/weft   (default build/release/bin/weft)
@@ -15,6 +16,7 @@ if [[ ! -x $weft ]]; then
   exit 69
 fi
 command -v flock >/dev/null || { echo "bench-lock: flock(1) not found; apt-get install util-linux" >&2; exit 69; }
+command -v hyperfine >/dev/null || { echo "bench-lock: hyperfine not found; run scripts/bootstrap.sh" >&2; exit 69; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -28,51 +30,41 @@ flock_cmd="flock $lockfile $true_bin"
 weft_cmd="$weft_abs lock --store $store bench -- $true_bin"
 $weft_cmd || { echo "bench-lock: '$weft_cmd' failed" >&2; exit 70; }
 
-flock_ms=""
-weft_ms=""
-method=""
-if command -v hyperfine >/dev/null; then
-  method="hyperfine -N, $runs runs each, 30 warm-up runs, interleaved in one hyperfine run"
-  hyperfine -N --warmup 30 --runs "$runs" --export-json "$tmp/out.json" \
-    -n flock "$flock_cmd" -n "weft lock" "$weft_cmd" >&2
-  read -r flock_ms weft_ms < <(python3 - "$tmp/out.json" <<'PY'
+hyperfine -N --warmup 30 --runs "$runs" --export-json "$tmp/out.json" \
+  -n flock "$flock_cmd" -n "weft lock" "$weft_cmd" >&2
+
+summary=$(python3 - "$tmp/out.json" <<'PYTHON'
 import json, sys
-r = json.load(open(sys.argv[1]))["results"]
-m = {x["command"]: x for x in r}
-print(f'{m["flock"]["mean"]*1e3:.3f} {m["weft lock"]["mean"]*1e3:.3f}')
-PY
+results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+f, w = results["flock"], results["weft lock"]
+ms = lambda s: f"{s * 1e3:.2f} ms"
+cpu = lambda r: r["user"] + r["system"]
+ratio = w["mean"] / f["mean"]
+print(f"| `flock LOCKFILE true` (util-linux) | {ms(f['mean'])} ± {ms(f['stddev'])} | {ms(f['median'])} | {ms(cpu(f))} |")
+print(f"| `weft lock --store file://DIR NAME -- true` | {ms(w['mean'])} ± {ms(w['stddev'])} | {ms(w['median'])} | {ms(cpu(w))} |")
+print(f"| ratio weft / flock | {ratio:.2f}× | {w['median'] / f['median']:.2f}× | {cpu(w) / cpu(f):.2f}× |")
+print()
+print(f"Goal: `weft lock` within 1.2× of flock's wall time: **{'met' if ratio <= 1.2 else 'not met'}** "
+      f"({ratio:.2f}× on the mean).")
+PYTHON
 )
-else
-  method="shell loop, $runs invocations each"
-  time_loop() {
-    local start end
-    start=$(date +%s%N)
-    for ((i = 0; i < runs; i++)); do $1 >/dev/null; done
-    end=$(date +%s%N)
-    awk -v ns=$((end - start)) -v n="$runs" 'BEGIN { printf "%.3f", ns / n / 1e6 }'
-  }
-  flock_ms=$(time_loop "$flock_cmd")
-  weft_ms=$(time_loop "$weft_cmd")
-fi
-ratio=$(awk -v a="$weft_ms" -v b="$flock_ms" 'BEGIN { printf "%.2f", a / b }')
-verdict=$(awk -v r="$ratio" 'BEGIN { print (r <= 1.2) ? "met" : "not met" }')
 
 section=$(cat <<MD
 <!-- lock-cli:begin -->
 ## \`weft lock\` per invocation vs \`flock(1)\`
 
-Take one lock, run \`true\`, release: one process invocation each, same
-machine, same run ($method). Measured $(date -u +%Y-%m-%d) on $(nproc) cores,
-by \`scripts/bench-lock.sh\`.
+Each invocation takes one lock, runs \`true\` and releases it. Both commands
+were measured in one hyperfine run (\`-N\`, 30 warm-up runs, then $runs runs of
+each), by \`scripts/bench-lock.sh\`, on $(date -u +%Y-%m-%d), $(nproc) cores
+shared with other jobs.
 
-| command | mean wall time per invocation |
-|---|---|
-| \`flock LOCKFILE true\` (util-linux) | ${flock_ms} ms |
-| \`weft lock --store file://DIR NAME -- true\` | ${weft_ms} ms |
-| ratio weft / flock | ${ratio}× (goal ≤ 1.2×: ${verdict}) |
+| command | mean wall | median wall | CPU (user+sys) |
+|---|---|---|---|
+$summary
 
-\`weft lock\` does more per invocation than flock: a durable fencing token,
-a lease record, a renewal timer and a supervised child in its own process group.
+A \`weft lock\` does more than flock on every run: it writes a durable fencing
+token and a lease record, starts a renewal keeper, and supervises the child in
+its own process group.
 <!-- lock-cli:end -->
 MD
 )
@@ -82,7 +74,7 @@ if [[ -z ${WEFT_BENCH_NO_WRITE:-} ]]; then
   mkdir -p docs
   file=docs/BENCHMARKS.md
   [[ -f $file ]] || printf '# Benchmarks\n\nMeasured figures only; each section is written by the script it names.\n' >"$file"
-  python3 - "$file" "$section" <<'PY'
+  python3 - "$file" "$section" <<'PYTHON'
 import re, sys
 path, section = sys.argv[1], sys.argv[2]
 text = open(path).read()
@@ -92,6 +84,6 @@ if pattern.search(text):
 else:
     text = text.rstrip("\n") + "\n\n" + section + "\n"
 open(path, "w").write(text)
-PY
+PYTHON
   echo "bench-lock: wrote the lock-cli section of $file" >&2
 fi
