@@ -36,7 +36,9 @@ struct lock_session::impl {
 
 struct held_lease::impl {
   lock::lease lease;
-  notifier lost;
+  // Shared with the lost callback, which may still be running (on a store
+  // thread) after remove_lost_callback returns.
+  std::shared_ptr<notifier> lost = std::make_shared<notifier>();
   std::uint64_t callback_id = 0;
   runtime* rt = nullptr;
   ~impl() {
@@ -50,8 +52,8 @@ held_lease& held_lease::operator=(held_lease&&) noexcept = default;
 held_lease::~held_lease() = default;
 
 std::uint64_t held_lease::token() const { return impl_->lease.token(); }
-int held_lease::lost_fd() const { return impl_->lost.fd(); }
-bool held_lease::lost() const { return impl_->lost.notified() || impl_->lease.is_lost(); }
+int held_lease::lost_fd() const { return impl_->lost->fd(); }
+bool held_lease::lost() const { return impl_->lost->notified() || impl_->lease.is_lost(); }
 
 result<void> held_lease::release() {
   if (!impl_ || !impl_->lease.held()) return {};
@@ -89,13 +91,11 @@ result<T> run_cancellable(runtime& rt, signal_guard& signals, int& signal, MakeT
     out.emplace(co_await make_task(ctx));
     done.notify();
   });
-  if (wait_readable_or_signal(done.fd(), signals, signal) == wait_outcome::signalled) {
-    cancel();
-    int ignored = 0;
-    while (!done.notified()) {
-      // Further signals while the cancellation lands are folded into the first.
-      (void)wait_readable_or_signal(done.fd(), signals, ignored);
-    }
+  if (wait_readable_or_signal(done.fd(), signals, signal) == wait_outcome::signalled) cancel();
+  int ignored = 0;
+  while (!done.notified()) {
+    // Further signals while the cancellation lands are folded into the first.
+    (void)wait_readable_or_signal(done.fd(), signals, ignored);
   }
   return std::move(*out);
 }
@@ -104,11 +104,8 @@ result<held_lease> adopt(lock::lease lease, runtime& rt) {
   auto held = std::make_unique<held_lease::impl>();
   held->rt = &rt;
   held->lease = std::move(lease);
-  int fd = held->lost.fd();
-  held->callback_id = held->lease.state()->on_lost([fd] {
-    std::uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(fd, &one, sizeof one);
-  });
+  held->callback_id =
+      held->lease.state()->on_lost([lost = held->lost] { lost->notify(); });
   return held_lease(std::move(held));
 }
 

@@ -156,13 +156,9 @@ notifier::~notifier() {
 }
 
 void notifier::notify() noexcept {
+  flag_.store(true, std::memory_order_release);
   std::uint64_t one = 1;
   [[maybe_unused]] ssize_t n = ::write(fd_, &one, sizeof one);
-}
-
-bool notifier::notified() const noexcept {
-  pollfd p{fd_, POLLIN, 0};
-  return ::poll(&p, 1, 0) == 1;
 }
 
 result<child_outcome> run_child(const child_spec& spec, signal_guard& signals, int stop_fd) {

@@ -13,6 +13,7 @@
 // signals reach the signalfd. One supervisor runs at a time.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <utility>
@@ -48,12 +49,14 @@ class notifier {
   notifier& operator=(const notifier&) = delete;
 
   int fd() const noexcept { return fd_; }
-  // Safe from any thread, any number of times.
+  // Safe from any thread, any number of times. Everything written before
+  // notify() is visible to a thread that then sees notified() true.
   void notify() noexcept;
-  bool notified() const noexcept;
+  bool notified() const noexcept { return flag_.load(std::memory_order_acquire); }
 
  private:
   int fd_ = -1;
+  std::atomic<bool> flag_{false};
 };
 
 struct child_spec {
