@@ -160,7 +160,7 @@ class weft_operator : public ::testing::Test {
   int run(const std::vector<std::string>& args, std::string* out = nullptr,
           std::string* err = nullptr) {
     child c(args, dir_);
-    auto status = c.wait();
+    auto status = c.wait(120s);
     if (out != nullptr) *out = c.out();
     if (err != nullptr) *err = c.err();
     return status.value_or(-1);
@@ -382,6 +382,34 @@ TEST_F(weft_operator, elect_runs_the_command_as_leader_and_observe_prints_it) {
       << observer.out() << observer.err();
   observer.signal(SIGTERM);
   EXPECT_EQ(observer.wait(), 0);
+}
+
+TEST_F(weft_operator, elect_once_exits_76_when_leadership_is_lost) {
+  const std::string ready = dir_ + "/ready";
+  const std::string term = dir_ + "/term";
+  child leader({"elect", "--store", store_, "--once", "--ttl", "300ms", "boss", "--", "/bin/sh", "-c",
+                "trap 'touch " + term + "; exit 0' TERM; touch " + ready +
+                    "; while :; do sleep 0.05; done"},
+               dir_);
+  ASSERT_TRUE(eventually([&] { return exists(ready); }));
+  leader.signal(SIGSTOP);
+  std::string out;
+  EXPECT_EQ(run({"elect", "--store", store_, "--value", "next", "boss", "--", "/bin/sh", "-c",
+                 "echo $WEFT_LEADER_VALUE"},
+                &out),
+            0);
+  EXPECT_EQ(out, "next\n");
+  leader.signal(SIGCONT);
+  EXPECT_EQ(leader.wait(), 76) << leader.err();
+  EXPECT_TRUE(exists(term));
+}
+
+TEST_F(weft_operator, demo_passes_every_check) {
+  std::string out;
+  std::string err;
+  EXPECT_EQ(run({"demo"}, &out, &err), 0) << out << err;
+  EXPECT_NE(out.find("checks passed"), std::string::npos) << out;
+  EXPECT_EQ(out.find("FAIL"), std::string::npos) << out;
 }
 
 TEST_F(weft_operator, status_lists_holder_token_and_time_left) {
