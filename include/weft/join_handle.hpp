@@ -1,7 +1,9 @@
 // weft::join_handle<T>: the result of a spawned task (weft::go, runtime::spawn).
 //
 // `co_await handle` waits for the task to end and gives its value, or
-// rethrows the exception that escaped it. Await a handle at most once.
+// rethrows the exception that escaped it. Awaiting consumes the handle: the
+// task's frame is freed as soon as its result is taken, and the handle is
+// then empty (valid() is false).
 // Dropping the handle detaches the task: it keeps running and frees itself
 // when it ends. The join state lives inside the task's own frame, so a
 // handle is one pointer and spawning allocates nothing else.
@@ -58,17 +60,24 @@ class join_handle {
 
   auto operator co_await() noexcept {
     struct awaiter {
-      handle_type frame;
+      join_handle& owner;
       bool await_ready() const noexcept {
-        return frame.promise().spawn.join.load(std::memory_order_acquire) ==
+        return owner.frame_.promise().spawn.join.load(std::memory_order_acquire) ==
                detail::join_state::done;
       }
       bool await_suspend(std::coroutine_handle<> joiner) noexcept {
-        return detail::join_wait(frame.promise(), joiner);
+        return detail::join_wait(owner.frame_.promise(), joiner);
       }
-      T await_resume() { return frame.promise().take(); }
+      T await_resume() {
+        // Free the frame once the result is out, even when take() throws.
+        struct release {
+          handle_type frame;
+          ~release() { frame.destroy(); }
+        } done{std::exchange(owner.frame_, {})};
+        return done.frame.promise().take();
+      }
     };
-    return awaiter{frame_};
+    return awaiter{*this};
   }
 
  private:

@@ -33,6 +33,34 @@ struct driving_scope {
 };
 
 constexpr std::uint32_t max_lifo_polls = 3;
+constexpr std::int64_t spin_before_park_ns = 20'000;
+
+// A full barrier for the Dekker pairs (queue push vs park). On x86 a locked
+// no-op on the stack is cheaper than mfence and orders the same; ThreadSanitizer
+// builds keep the standard fence it understands.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WEFT_STANDARD_FENCE 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define WEFT_STANDARD_FENCE 1
+#endif
+inline void full_fence() noexcept {
+#if defined(__x86_64__) && !defined(WEFT_STANDARD_FENCE)
+  asm volatile("lock orq $0, (%%rsp)" ::: "memory", "cc");
+#else
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
 constexpr std::uint32_t global_queue_interval = 61;
 constexpr std::uint64_t event_fd_token = UINT64_MAX;
 constexpr std::int64_t no_deadline_ns = INT64_MAX;
@@ -259,20 +287,33 @@ void* scheduler::next_task(worker& w) noexcept {
   return inject_pop(w);
 }
 
-void* scheduler::search(worker& w) noexcept {
+void* scheduler::steal(worker& w) noexcept {
   const std::size_t n = workers_.size();
-  if (n > 1 && transition_to_searching(w)) {
-    w.random ^= w.random << 13;
-    w.random ^= w.random >> 7;
-    w.random ^= w.random << 17;
-    const std::size_t start = w.random % n;
-    for (std::size_t i = 0; i < n; ++i) {
-      worker& victim = *workers_[(start + i) % n];
-      if (&victim == &w) continue;
-      if (void* task = victim.queue.steal_into(w.queue)) return task;
-    }
+  w.random ^= w.random << 13;
+  w.random ^= w.random >> 7;
+  w.random ^= w.random << 17;
+  const std::size_t start = w.random % n;
+  for (std::size_t i = 0; i < n; ++i) {
+    worker& victim = *workers_[(start + i) % n];
+    if (&victim == &w) continue;
+    if (void* task = victim.queue.steal_into(w.queue)) return task;
   }
   return inject_pop(w);
+}
+
+void* scheduler::search(worker& w) noexcept {
+  if (workers_.size() == 1 || !transition_to_searching(w)) return inject_pop(w);
+  if (void* task = steal(w)) return task;
+  // Keep searching for a few microseconds before parking: waking a parked
+  // worker costs the waker a syscall and both sides a context switch, and
+  // while we search, wakers skip it. Bursts of spawns stay syscall-free.
+  const std::int64_t give_up = steady_ns() + spin_before_park_ns;
+  for (;;) {
+    for (int i = 0; i < 16; ++i) cpu_relax();
+    if (void* task = steal(w)) return task;
+    if (shutdown_.load(std::memory_order_relaxed) || steady_ns() > give_up)
+      return nullptr;
+  }
 }
 
 void scheduler::run(worker& w, void* task) noexcept {
@@ -324,7 +365,7 @@ void scheduler::worker_main(worker& w) {
 void scheduler::notify_one() noexcept {
   // Pairs with the fence in park(): either we see the sleeper, or it sees
   // the task we just queued.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  full_fence();
   if (num_searching_.load(std::memory_order_seq_cst) != 0) return;  // a searcher will find it
   if (num_sleeping_.load(std::memory_order_seq_cst) == 0) return;
   wake_one();
@@ -416,7 +457,7 @@ void scheduler::park(worker& w) noexcept {
     w.searching = false;
     num_searching_.fetch_sub(1, std::memory_order_seq_cst);
   }
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  full_fence();
   while (!shutdown_.load(std::memory_order_acquire) && !has_pending_work(w)) {
     if (w.notified.load(std::memory_order_acquire) != 0) break;
     if (try_acquire_driver()) {
@@ -497,7 +538,7 @@ void scheduler::drive_virtual(worker& w, std::atomic<std::uint32_t>& done) noexc
       w.searching = false;
       num_searching_.fetch_sub(1, std::memory_order_seq_cst);
     }
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    full_fence();
     if (!has_pending_work(w) && w.notified.load(std::memory_order_acquire) == 0) {
       const bool outside_work = blocking_in_flight_.load(std::memory_order_seq_cst) != 0;
       const bool timers = next_deadline_.load(std::memory_order_seq_cst) != no_deadline_ns;
@@ -697,7 +738,9 @@ void scheduler::blocking_main(blocking_thread& self) noexcept {
     const std::coroutine_handle<> task = job->task;
     job->run(job);
     owner->schedule_wake(task);
-    blocking_in_flight_.fetch_sub(1, std::memory_order_seq_cst);
+    // Virtual time may wait only for this call to end before jumping ahead.
+    if (blocking_in_flight_.fetch_sub(1, std::memory_order_seq_cst) == 1 && virtual_time_)
+      wake_driver();
     lock.lock();
   }
   --blocking_threads_;

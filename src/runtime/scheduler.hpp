@@ -172,6 +172,7 @@ class scheduler {
   void* next_task(worker& w) noexcept;
   void* inject_pop(worker& w) noexcept;
   void* search(worker& w) noexcept;
+  void* steal(worker& w) noexcept;
   void run(worker& w, void* task) noexcept;
   void push_back(worker& w, void* task, bool notify) noexcept;
   void inject(void* task) noexcept;

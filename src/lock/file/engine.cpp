@@ -32,7 +32,7 @@ std::int64_t boot_now() noexcept {
 namespace {
 
 constexpr std::uint32_t participant_mask = IN_ATTRIB | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_DONT_FOLLOW;
-constexpr std::uint32_t directory_mask = IN_MOVED_TO | IN_DELETE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW;
+constexpr std::uint32_t state_mask = IN_MODIFY | IN_DELETE_SELF | IN_DONT_FOLLOW;
 
 failure os_failure(const std::string& what, int e = errno) {
   errc code = (e == EACCES || e == EPERM || e == ELOOP) ? errc::permission_denied : errc::io;
@@ -104,9 +104,11 @@ struct lock_dir {
   std::string name;
   int fd = -1;
   int meta_fd = -1;
+  int state_fd = -1;
   std::mutex mutex;  // the in-process half of the meta lock
   state_header header;  // from the last load(); guarded by the meta lock
   ~lock_dir() {
+    if (state_fd >= 0) ::close(state_fd);
     if (meta_fd >= 0) ::close(meta_fd);
     if (fd >= 0) ::close(fd);
   }
@@ -117,15 +119,27 @@ namespace {
 // descriptions) and an OFD lock on `meta` (other processes).
 class meta_guard {
  public:
-  explicit meta_guard(lock_dir& dir) : dir_(dir), in_process_(dir.mutex) {
+  // With block = false, gives up at once (would_block()) when another thread
+  // or process holds the lock, so the caller can retry off the runtime.
+  explicit meta_guard(lock_dir& dir, bool block = true) : dir_(dir) {
+    if (block) {
+      in_process_ = std::unique_lock(dir.mutex);
+    } else {
+      in_process_ = std::unique_lock(dir.mutex, std::try_to_lock);
+      if (!in_process_.owns_lock()) {
+        would_block_ = true;
+        return;
+      }
+    }
     struct flock l {};
     l.l_type = F_WRLCK;
     l.l_whence = SEEK_SET;
     int rc;
-    while ((rc = ::fcntl(dir_.meta_fd, F_OFD_SETLKW, &l)) != 0 && errno == EINTR) {
+    while ((rc = ::fcntl(dir_.meta_fd, block ? F_OFD_SETLKW : F_OFD_SETLK, &l)) != 0 && errno == EINTR) {
     }
     ok_ = rc == 0;
     error_ = errno;
+    if (!ok_ && !block && (error_ == EAGAIN || error_ == EACCES)) would_block_ = true;
   }
   ~meta_guard() {
     if (!ok_) return;
@@ -136,6 +150,7 @@ class meta_guard {
   }
   meta_guard(const meta_guard&) = delete;
   meta_guard& operator=(const meta_guard&) = delete;
+  bool would_block() const { return would_block_; }
   result<void> check() const {
     if (ok_) return {};
     return os_failure("cannot lock the lock's meta file", error_);
@@ -145,6 +160,7 @@ class meta_guard {
   lock_dir& dir_;
   std::unique_lock<std::mutex> in_process_;
   bool ok_ = false;
+  bool would_block_ = false;
   int error_ = 0;
 };
 
@@ -156,12 +172,15 @@ class file_lease final : public lease_state {
         who_(std::move(who)) {}
   task<result<void>> release() override {
     if (released_.exchange(true)) co_return result<void>{};
+    // Inline when the meta lock is free; if another thread or process holds
+    // it, wait for it on the blocking pool, never on a runtime worker.
+    auto released = engine_->release(who_, false);
+    if (released || released.error().code() != errc::unsupported) co_return released;
 #if defined(WEFT_LOCK_HAS_RUNTIME)
-    // The meta lock can block (briefly) on another process: keep it off the workers.
-    auto released = co_await weft::spawn_blocking([this] { return engine_->release(who_); });
+    released = co_await weft::spawn_blocking([this] { return engine_->release(who_, true); });
     co_return released;
 #else
-    co_return engine_->release(who_);
+    co_return engine_->release(who_, true);
 #endif
   }
   void release_detached() noexcept override {
@@ -290,6 +309,8 @@ result<std::shared_ptr<lock_dir>> file_engine::open_dir(recipe kind, std::string
   }
   dir->meta_fd = ::openat(dir->fd, "meta", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (dir->meta_fd < 0) return os_failure("cannot open the lock's meta file in " + root_);
+  dir->state_fd = ::openat(dir->fd, "state", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (dir->state_fd < 0) return os_failure("cannot open the lock's state file in " + root_);
   int name_fd = ::openat(dir->fd, "name", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (name_fd >= 0) {
     (void)write_all(name_fd, name);
@@ -304,24 +325,78 @@ result<std::shared_ptr<lock_dir>> file_engine::open_dir(recipe kind, std::string
 
 // ---------------------------------------------------------------- queue
 
+namespace {
+result<std::string> read_fd(int fd) {
+  std::string text;
+  char buffer[4096];
+  for (off_t at = 0;;) {
+    ssize_t n = ::pread(fd, buffer, sizeof buffer, at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return os_failure("cannot read the lock's state file");
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+    at += n;
+  }
+  return text;
+}
+
+// True when some p-file in the lock directory is held by a live process.
+bool any_live_participant(int dir_fd) {
+  int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return true;  // cannot tell: assume the worst
+  DIR* listing = ::fdopendir(fd);
+  if (!listing) {
+    ::close(fd);
+    return true;
+  }
+  bool live = false;
+  while (auto* item = ::readdir(listing)) {
+    if (std::strncmp(item->d_name, "p-", 2) != 0) continue;
+    int p = ::openat(dir_fd, item->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (p < 0) continue;
+    struct flock l {};
+    l.l_type = F_WRLCK;
+    l.l_whence = SEEK_SET;
+    if (::fcntl(p, F_OFD_GETLK, &l) == 0 && l.l_type != F_UNLCK) live = true;
+    ::close(p);
+    if (live) break;
+  }
+  ::closedir(listing);
+  return live;
+}
+}  // namespace
+
 result<void> file_engine::load(lock_dir& dir, std::vector<state_entry>& entries) {
-  bool missing = false;
-  auto text = read_all_at(dir.fd, "state", missing);
+  auto text = read_fd(dir.state_fd);
   if (!text) return fail(std::move(text).error());
   auto parsed = parse_state(*text, dir.header);
-  if (!parsed) return fail(std::move(parsed).error());
+  if (!parsed) {
+    // A record cut short by a host crash (it is not fsync'd). With no live
+    // participant nobody can hold the lock: start an empty queue; tokens then
+    // resume above the fsync'd ceiling. Otherwise refuse rather than guess.
+    if (any_live_participant(dir.fd)) return fail(std::move(parsed).error());
+    dir.header = state_header{};
+    entries.clear();
+    return {};
+  }
   entries = std::move(*parsed);
   return {};
 }
 
 result<void> file_engine::store_state(lock_dir& dir, const std::vector<state_entry>& entries) {
-  int fd = ::openat(dir.fd, "state.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return os_failure("cannot write the lock's state file");
-  bool ok = write_all(fd, format_state(dir.header, entries));
-  int e = errno;
-  ::close(fd);
-  if (!ok) return os_failure("cannot write the lock's state file", e);
-  if (::renameat(dir.fd, "state.tmp", dir.fd, "state") != 0) return os_failure("cannot replace the lock's state file");
+  // In place, under the meta lock (every reader holds it too): cheaper than
+  // a rename on a journaling file system, and the "end" trailer makes a
+  // record cut short detectable.
+  std::string text = format_state(dir.header, entries);
+  std::size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::pwrite(dir.state_fd, text.data() + done, text.size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return os_failure("cannot write the lock's state file");
+    done += static_cast<std::size_t>(n);
+  }
+  if (::ftruncate(dir.state_fd, static_cast<off_t>(text.size())) != 0)
+    return os_failure("cannot truncate the lock's state file");
   return {};
 }
 
@@ -455,7 +530,8 @@ void file_engine::touch_all(lock_dir& dir, const std::vector<std::string>& owner
 
 // ---------------------------------------------------------------- participants
 
-result<enqueued> file_engine::enqueue(const acquire_request& request, std::function<void(result<lease>)> on_done) {
+result<enqueued> file_engine::enqueue(const acquire_request& request, std::function<void(result<lease>)> on_done,
+                                      bool may_block) {
   auto dir = open_dir(request.kind, request.name, true);
   if (!dir) return fail(std::move(dir).error());
   auto who = std::make_shared<participant>();
@@ -488,12 +564,18 @@ result<enqueued> file_engine::enqueue(const acquire_request& request, std::funct
     set_watches_locked(*who, wd >= 0 ? std::vector<int>{wd} : std::vector<int>{});
   }
   keeper_wake_.notify_all();
+  return join_queue(who, may_block);
+}
 
+result<enqueued> file_engine::join_queue(const std::shared_ptr<participant>& who, bool may_block) {
+  const acquire_request& request = who->request;
+  const std::shared_ptr<lock_dir>* dir = &who->dir;
   std::vector<std::string> touch;
   std::optional<std::uint64_t> token;
   result<void> outcome;
   {
-    meta_guard meta(**dir);
+    meta_guard meta(**dir, may_block);
+    if (meta.would_block()) return enqueued{who, std::nullopt, true};
     outcome = meta.check();
     std::vector<state_entry> entries;
     if (outcome) outcome = load(**dir, entries);
@@ -687,7 +769,7 @@ bool file_engine::cancel(const std::shared_ptr<participant>& who) {
   return true;
 }
 
-result<void> file_engine::release(const std::shared_ptr<participant>& who) {
+result<void> file_engine::release(const std::shared_ptr<participant>& who, bool may_block) {
   bool lost = false;
   {
     std::lock_guard guard(mutex_);
@@ -700,7 +782,8 @@ result<void> file_engine::release(const std::shared_ptr<participant>& who) {
     set_watches_locked(*who, {});
     lost = who->lost;
   }
-  auto left = leave(who, true);
+  auto left = leave(who, true, may_block);
+  if (!left && left.error().code() == errc::unsupported) return left;  // would block: retry blocking
   if (lost) return fail(errc::lease_lost, "the lease had been lost before it was released");
   return left;
 }
@@ -713,18 +796,23 @@ void file_engine::release_later(const std::shared_ptr<participant>& who) noexcep
   }
 }
 
-result<void> file_engine::leave(const std::shared_ptr<participant>& who, bool expect_held) {
+result<void> file_engine::leave(const std::shared_ptr<participant>& who, bool expect_held, bool may_block) {
   lock_dir& dir = *who->dir;
   {
     std::lock_guard guard(mutex_);
     if (who->left) return {};
-    who->left = true;
   }
   std::vector<std::string> touch;
   bool found = false;
   result<void> outcome;
   {
-    meta_guard meta(dir);
+    meta_guard meta(dir, may_block);
+    if (meta.would_block()) return fail(errc::unsupported, "would block");
+    {
+      std::lock_guard guard(mutex_);
+      if (who->left) return {};
+      who->left = true;
+    }
     outcome = meta.check();
     std::vector<state_entry> entries;
     if (outcome) outcome = load(dir, entries);
@@ -832,8 +920,15 @@ result<std::vector<lock_info>> file_engine::list(std::string_view prefix) {
     bool missing = false;
     auto name = read_all_at(dir_fd, "name", missing);
     if (!name || name->empty() || name->compare(0, prefix.size(), prefix) != 0) continue;
-    if (name->size() < prefix.size()) continue;
-    auto text = read_all_at(dir_fd, "state", missing);
+    dir.meta_fd = ::openat(dir_fd, "meta", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    dir.state_fd = ::openat(dir_fd, "state", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (dir.meta_fd < 0 || dir.state_fd < 0) continue;
+    result<std::string> text = std::string();
+    {
+      meta_guard meta(dir);
+      if (!meta.check()) continue;
+      text = read_fd(dir.state_fd);
+    }
     if (!text) continue;
     state_header header;
     auto entries = parse_state(*text, header);
@@ -869,14 +964,31 @@ result<std::uint64_t> file_engine::watch(recipe kind, std::string_view name, std
                                          std::function<void()> callback) {
   auto dir = open_dir(kind, name, true);
   if (!dir) return fail(std::move(dir).error());
+  std::vector<std::string> holders;
+  {
+    meta_guard meta(**dir);
+    if (auto ok = meta.check(); !ok) return fail(std::move(ok).error());
+    std::vector<state_entry> entries;
+    if (auto ok = load(**dir, entries); !ok) return fail(std::move(ok).error());
+    for (const auto& e : entries)
+      if (e.held) holders.push_back(e.owner);
+  }
   std::uint64_t id;
   {
     std::lock_guard guard(mutex_);
-    int wd = add_watch_locked((*dir)->path, directory_mask);
+    int wd = add_watch_locked((*dir)->path + "/state", state_mask);
     if (wd < 0) return os_failure("cannot watch the lock directory in " + root_);
     id = next_observer_++;
-    observers_[id] = observer{id, wd, deadline, std::move(callback)};
-    watches_[wd].observers.insert(id);
+    observer o{id, {wd}, deadline, std::move(callback)};
+    // A holder's death (its file closed by the kernel) is a change too, even
+    // when no waiter is there to evict it.
+    for (const auto& owner : holders) {
+      int holder_wd = add_watch_locked((*dir)->path + "/" + participant_file(owner), participant_mask);
+      if (holder_wd >= 0) o.wds.push_back(holder_wd);
+      else o.deadline = boot_now();  // already gone: look again at once
+    }
+    for (int w : o.wds) watches_[w].observers.insert(id);
+    observers_[id] = std::move(o);
   }
   std::uint64_t one = 1;
   (void)!::write(event_fd_, &one, sizeof one);
@@ -885,15 +997,23 @@ result<std::uint64_t> file_engine::watch(recipe kind, std::string_view name, std
 
 bool file_engine::unwatch(std::uint64_t id) {
   std::lock_guard guard(mutex_);
+  return static_cast<bool>(take_observer_locked(id));
+}
+
+std::function<void()> file_engine::take_observer_locked(std::uint64_t id) {
   auto it = observers_.find(id);
-  if (it == observers_.end()) return false;
-  int wd = it->second.wd;
+  if (it == observers_.end()) return {};
+  auto callback = std::move(it->second.callback);
+  auto wds = std::move(it->second.wds);
   observers_.erase(it);
-  if (auto w = watches_.find(wd); w != watches_.end()) {
-    w->second.observers.erase(id);
-    release_watch_locked(wd);
+  for (int wd : wds) {
+    if (auto w = watches_.find(wd); w != watches_.end()) {
+      w->second.observers.erase(id);
+      release_watch_locked(wd);
+    }
   }
-  return true;
+  if (!callback) callback = [] {};
+  return callback;
 }
 
 // ---------------------------------------------------------------- watches
@@ -977,19 +1097,20 @@ void file_engine::watcher_loop() {
           if (it == watches_.end()) continue;
           for (auto* raw : it->second.participants)
             if (auto found = participants_.find(raw); found != participants_.end()) to_examine.push_back(found->second);
-          for (auto id : it->second.observers) {
-            if (auto o = observers_.find(id); o != observers_.end()) {
-              to_fire.push_back(std::move(o->second.callback));
-              observers_.erase(o);
-            }
-          }
-          it->second.observers.clear();
-          if (event->mask & IN_IGNORED) {
+          std::vector<std::uint64_t> ids(it->second.observers.begin(), it->second.observers.end());
+          bool ignored = (event->mask & IN_IGNORED) != 0;
+          if (ignored) {
+            // The kernel dropped the watch (the file is gone).
             for (auto* raw : it->second.participants) std::erase(raw->watches, event->wd);
-            watch_by_path_.erase(it->second.path);
-            watches_.erase(it);
-          } else {
-            release_watch_locked(event->wd);
+            it->second.participants.clear();
+          }
+          for (auto id : ids)
+            if (auto callback = take_observer_locked(id)) to_fire.push_back(std::move(callback));
+          if (ignored) {
+            if (auto again = watches_.find(event->wd); again != watches_.end()) {
+              watch_by_path_.erase(again->second.path);
+              watches_.erase(again);
+            }
           }
         }
       }
@@ -1003,21 +1124,11 @@ void file_engine::watcher_loop() {
           to_examine.push_back(who);
         }
       }
-      for (auto it = observers_.begin(); it != observers_.end();) {
-        if (it->second.deadline && it->second.deadline <= now) {
-          to_fire.push_back(std::move(it->second.callback));
-          if (auto w = watches_.find(it->second.wd); w != watches_.end()) {
-            w->second.observers.erase(it->first);
-            int wd = it->second.wd;
-            it = observers_.erase(it);
-            release_watch_locked(wd);
-          } else {
-            it = observers_.erase(it);
-          }
-        } else {
-          ++it;
-        }
-      }
+      std::vector<std::uint64_t> due;
+      for (const auto& [id, o] : observers_)
+        if (o.deadline && o.deadline <= now) due.push_back(id);
+      for (auto id : due)
+        if (auto callback = take_observer_locked(id)) to_fire.push_back(std::move(callback));
     }
     for (auto& c : commands) {
       if (c.what == command::kind::release) {

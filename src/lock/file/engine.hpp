@@ -67,6 +67,7 @@ struct participant {
 struct enqueued {
   std::shared_ptr<participant> who;
   std::optional<lease> granted;  // set when granted at once
+  bool would_block = false;      // may_block was false and the queue was busy: call join_queue(who, true)
 };
 
 class file_engine : public std::enable_shared_from_this<file_engine> {
@@ -83,12 +84,18 @@ class file_engine : public std::enable_shared_from_this<file_engine> {
   // Joins the queue. Granted at once: `granted` is set and on_done is never
   // called. Otherwise (request.wait) on_done is called once, later, with the
   // lease or an error; !request.wait fails with errc::contended instead.
-  result<enqueued> enqueue(const acquire_request& request, std::function<void(result<lease>)> on_done);
+  // With may_block = false, never waits for the queue's lock: if it is busy
+  // the participant is prepared and `would_block` is set; finish with
+  // join_queue(who, true) off the runtime's workers.
+  result<enqueued> enqueue(const acquire_request& request, std::function<void(result<lease>)> on_done,
+                           bool may_block = true);
+  result<enqueued> join_queue(const std::shared_ptr<participant>& who, bool may_block);
   // Leaves the queue. False when the grant won the race: on_done has been or
   // is being called with the lease, which the caller must then release.
   bool cancel(const std::shared_ptr<participant>& who);
   // Gives up a held entry (or a lost one). errc::lease_lost if it had been evicted.
-  result<void> release(const std::shared_ptr<participant>& who);
+  // With may_block = false: errc::unsupported when it would have to wait.
+  result<void> release(const std::shared_ptr<participant>& who, bool may_block = true);
   // As release, on the watcher thread; never blocks.
   void release_later(const std::shared_ptr<participant>& who) noexcept;
 
@@ -97,7 +104,8 @@ class file_engine : public std::enable_shared_from_this<file_engine> {
   // the earliest holder expiry (boot_now() clock), 0 when none.
   result<std::vector<holder_info>> holders(recipe kind, std::string_view name, std::int64_t* next_expiry);
   // Calls `callback` once, on the watcher thread, after the next change to
-  // the queue of (kind, name) or at `deadline` (boot_now() clock, 0 = none).
+  // the queue of (kind, name), the death of one of its holders, or at
+  // `deadline` (boot_now() clock, 0 = none). May block on the queue's lock.
   // Returns an id for unwatch; unwatch returns false if it already fired.
   result<std::uint64_t> watch(recipe kind, std::string_view name, std::int64_t deadline,
                               std::function<void()> callback);
@@ -111,7 +119,7 @@ class file_engine : public std::enable_shared_from_this<file_engine> {
   };
   struct observer {
     std::uint64_t id;
-    int wd;
+    std::vector<int> wds;  // the queue's state file and the holders' p-files
     std::int64_t deadline;
     std::function<void()> callback;
   };
@@ -138,7 +146,7 @@ class file_engine : public std::enable_shared_from_this<file_engine> {
   void touch_all(lock_dir& dir, const std::vector<std::string>& owners);
 
   void examine(const std::shared_ptr<participant>& who);
-  result<void> leave(const std::shared_ptr<participant>& who, bool expect_held);
+  result<void> leave(const std::shared_ptr<participant>& who, bool expect_held, bool may_block = true);
   void finish_participant(participant& who);  // closes and unlinks the p-file
   lease make_lease(const std::shared_ptr<participant>& who, std::uint64_t token);
   void fail_waiter(const std::shared_ptr<participant>& who, error e);
@@ -148,6 +156,7 @@ class file_engine : public std::enable_shared_from_this<file_engine> {
   int add_watch_locked(const std::string& path, std::uint32_t mask);
   void set_watches_locked(participant& who, std::vector<int> wds);
   void release_watch_locked(int wd);
+  std::function<void()> take_observer_locked(std::uint64_t id);
 
   void post(command c);
   void watcher_loop();

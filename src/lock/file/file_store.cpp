@@ -25,11 +25,16 @@ class file_store final : public store {
     auto slot = std::make_shared<detail::fd_slot<result<lease>>>();
     if (!slot->valid()) co_return fail(errc::io, "cannot create an eventfd to wait on (out of file descriptors?)");
     auto engine = engine_;
-    // Lambdas given to spawn_blocking capture by reference only: GCC 12
-    // destroys non-trivial temporaries of a co_await expression twice.
-    auto queued = co_await weft::spawn_blocking([&] {
-      return engine->enqueue(request, [slot](result<lease> outcome) { slot->set(std::move(outcome)); });
-    });
+    // Inline when the queue's lock is free (the common case: a few file
+    // syscalls); when another process holds it, finish on the blocking pool.
+    auto queued = engine->enqueue(
+        request, [slot](result<lease> outcome) { slot->set(std::move(outcome)); }, false);
+    if (queued && queued->would_block) {
+      auto prepared = queued->who;
+      // Lambdas given to spawn_blocking capture by reference only: GCC 12
+      // destroys non-trivial temporaries of a co_await expression twice.
+      queued = co_await weft::spawn_blocking([&] { return engine->join_queue(prepared, true); });
+    }
     if (!queued) {
       if (queued.error().code() == errc::contended)
         co_return fail(errc::contended, "the " + std::string(to_string(request.kind)) + " " +
@@ -75,7 +80,8 @@ class file_store final : public store {
       auto changed = std::make_shared<detail::fd_slot<bool>>();
       if (!changed->valid()) co_return fail(errc::io, "cannot create an eventfd to wait on");
       std::int64_t deadline = next_expiry ? next_expiry + 1'000'000 : 0;
-      auto id = engine->watch(kind, name, deadline, [changed] { changed->set(true); });
+      auto id = co_await weft::spawn_blocking(
+          [&] { return engine->watch(kind, name, deadline, [changed] { changed->set(true); }); });
       if (!id) co_return fail(std::move(id).error());
       // A change between the read and the watch would be missed: read again.
       auto again = co_await weft::spawn_blocking(

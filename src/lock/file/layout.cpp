@@ -86,7 +86,9 @@ std::string format_state(const state_header& header, const std::vector<state_ent
     out += e.value.empty() ? std::string("-") : to_hex(e.value);
     out += '\n';
   }
-  return out;
+  // The file is rewritten in place: the trailer tells a complete record from
+  // one cut short, and anything after it is left over from a longer one.
+  return out + "end\n";
 }
 
 namespace {
@@ -117,11 +119,13 @@ result<std::vector<state_entry>> parse_state(std::string_view text, state_header
     if (!parse_number(first.substr(space + 1), header.last_token)) return corrupt("bad last token");
   }
   std::size_t pos = line_end == std::string_view::npos ? text.size() : line_end + 1;
-  while (pos < text.size()) {
+  for (;;) {
+    if (pos >= text.size()) return corrupt("no end line");
     line_end = text.find('\n', pos);
     if (line_end == std::string_view::npos) return corrupt("truncated line");
     std::string_view line = text.substr(pos, line_end - pos);
     pos = line_end + 1;
+    if (line == "end") break;
     std::vector<std::string_view> fields;
     std::size_t start = 0;
     while (start <= line.size()) {

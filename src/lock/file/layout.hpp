@@ -8,8 +8,9 @@
 //       meta                     OFD-locked around every queue change
 //       token                    the token ceiling, decimal, fsync'd: no
 //                                token above it has been issued
-//       state                    boot id, last token issued, the queue;
-//                                rewritten by rename (not fsync'd)
+//       state                    boot id, last token issued, the queue, "end";
+//                                rewritten in place under the meta lock
+//                                (not fsync'd)
 //       p-<owner>                one per participant: OFD-locked by its owner
 //                                while alive; holds its lease expiry
 #pragma once

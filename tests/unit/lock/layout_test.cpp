@@ -96,6 +96,20 @@ TEST(file_layout, corrupt_state_is_an_error_not_a_guess) {
   }
 }
 
+TEST(file_layout, a_record_cut_short_is_corrupt_and_leftovers_after_the_end_are_ignored) {
+  state_header header{"boot", 7};
+  std::vector<state_entry> entries(1);
+  entries[0].owner = std::string(32, 'c');
+  auto text = format_state(header, entries);
+  state_header back;
+  auto cut = parse_state(text.substr(0, text.size() - 4), back);  // "end\n" lost
+  ASSERT_FALSE(cut);
+  EXPECT_EQ(cut.error().code(), weft::errc::protocol);
+  auto with_leftovers = parse_state(text + "dddddddddddddddddddddddddddddddd x 1 w 0 1 -\nend\n", back);
+  ASSERT_TRUE(with_leftovers);
+  EXPECT_EQ(with_leftovers->size(), 1u);
+}
+
 TEST(file_layout, a_torn_expiry_record_is_detected) {
   auto record = format_expiry(123456789012345);
   EXPECT_EQ(record.size(), expiry_record_size);

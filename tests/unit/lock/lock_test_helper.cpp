@@ -6,6 +6,8 @@
 //       " lost" appended once lost() has fired. Runs until killed (60 s cap).
 //   wait  URI NAME
 //       queues for the mutex NAME and prints "held TOKEN" once granted.
+//   lead  URI NAME
+//       campaigns for the election NAME (TTL 60 s), prints "held TOKEN".
 //   count URI RECIPE NAME ITERATIONS COUNTER_PATH FENCE_PATH LOG_PATH
 //       ITERATIONS times: acquire (mutex, rw_mutex, semaphore or election),
 //       admit the token at the fence, increment the counter file, append the
@@ -128,6 +130,19 @@ int main(int argc, char** argv) {
       auto held = co_await m.lock(context::background());
       if (!held) co_return 3;
       say("held " + std::to_string(held->token()));
+      co_await weft::sleep_for(60s);
+      co_return 0;
+    }(argv[2], argv[3]));
+  }
+  if (mode == "lead" && argc == 4) {
+    // lead URI NAME: campaign (TTL 60 s), print "held TOKEN" once leading.
+    return rt.block_on([](std::string uri, std::string name) -> task<int> {
+      lease_options options;
+      options.ttl = 60s;
+      auto e = election::make(open(uri).value(), name, options).value();
+      auto led = co_await e.campaign(context::background(), "helper");
+      if (!led) co_return 3;
+      say("held " + std::to_string(led->token()));
       co_await weft::sleep_for(60s);
       co_return 0;
     }(argv[2], argv[3]));

@@ -15,6 +15,7 @@
 
 #include "lock_test_support.hpp"
 #include "weft/context.hpp"
+#include "weft/lock/election.hpp"
 #include "weft/lock/fence.hpp"
 #include "weft/lock/mutex.hpp"
 #include "weft/lock/store.hpp"
@@ -221,5 +222,32 @@ TEST(file_store_faults, a_killed_waiter_is_skipped_and_the_next_waiter_gets_the_
     auto got = co_await std::move(next);
     LOCK_CO_ASSERT(got);
     EXPECT_GT(got->token(), holder->token());
+  });
+}
+
+TEST(file_store_faults, an_observer_sees_a_killed_leader_go_without_waiting_for_its_ttl) {
+  temp_dir dir;
+  std::string uri = "file://" + dir.path() + "/store";
+  helper primary({"lead", uri, "primary"});
+  std::string first = primary.line();
+  ASSERT_EQ(first.rfind("held ", 0), 0u) << first;
+  std::uint64_t token = std::stoull(first.substr(5));
+  auto where = open(uri).value();
+  auto e = election::make(where, "primary").value();
+  run([&]() -> task<void> {
+    auto now = co_await e.current(context::background());
+    LOCK_CO_ASSERT(now && *now);
+    EXPECT_EQ((*now)->token, token);
+    EXPECT_EQ((*now)->value, "helper");
+    auto change = weft::go([&e, token]() -> task<weft::result<std::optional<leader>>> {
+      // The leader's TTL is 60 s: a change within 20 s means its death was seen.
+      auto [ctx, cancel] = weft::with_timeout(context::background(), 20s);
+      co_return co_await e.observe(ctx, token);
+    });
+    co_await weft::sleep_for(50ms);
+    ::kill(primary.pid(), SIGKILL);
+    auto seen = co_await std::move(change);
+    LOCK_CO_ASSERT(seen);
+    EXPECT_FALSE(*seen);  // nobody leads now
   });
 }

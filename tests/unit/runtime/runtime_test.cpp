@@ -99,6 +99,17 @@ TEST(runtime, go_outside_any_runtime_throws_logic_error) {
   t.join();
 }
 
+TEST(runtime, awaiting_a_join_handle_consumes_it) {
+  runtime rt({.workers = 2});
+  rt.block_on([]() -> task<> {
+    auto h = go(square(4));
+    EXPECT_TRUE(h.valid());
+    EXPECT_EQ(co_await h, 16);
+    EXPECT_FALSE(h.valid());
+    EXPECT_FALSE(h.is_finished());
+  }());
+}
+
 TEST(runtime, spawn_from_main_and_join_in_block_on) {
   runtime rt({.workers = 2});
   auto h = rt.spawn(square(5));
