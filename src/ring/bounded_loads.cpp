@@ -24,8 +24,13 @@ std::uint64_t bounded_loads::capacity(std::size_t index, std::uint64_t total) co
 }
 
 std::size_t bounded_loads::place(std::string_view key, std::span<const std::uint64_t> loads) const noexcept {
+  return place(key, loads, std::accumulate(loads.begin(), loads.end(), std::uint64_t{0}));
+}
+
+std::size_t bounded_loads::place(std::string_view key, std::span<const std::uint64_t> loads,
+                                 std::uint64_t current_total) const noexcept {
   if (loads.size() != nodes_.size()) return locate_index(key);
-  const std::uint64_t total = std::accumulate(loads.begin(), loads.end(), std::uint64_t{1});
+  const std::uint64_t total = current_total + 1;  // counting the key being placed
   const std::size_t points = ring_->point_count();
   std::size_t point = ring_->first_point(ring_->key_hash(key));
   for (std::size_t step = 0; step < points; ++step) {

@@ -28,8 +28,9 @@ std::uint64_t md5_low64(std::string_view data) noexcept;
 inline constexpr std::size_t md5_short_max = 55;
 // The four state words after hashing a short input (size <= md5_short_max).
 std::array<std::uint32_t, 4> md5_short(std::string_view data) noexcept;
-// Eight short inputs at once (SIMD lanes); writes the first state word of each.
-void md5_short8_low32(const std::string_view* data, std::uint32_t* out) noexcept;
+// Sixteen short inputs at once (SIMD lanes, AVX-512 / AVX2 / SSE2 chosen at
+// run time); writes the first state word (digest bytes 0-3) of each.
+void md5_short16_low32(const std::string_view* data, std::uint32_t* out) noexcept;
 
 inline std::uint64_t xxh3(std::string_view data) noexcept { return XXH3_64bits(data.data(), data.size()); }
 inline std::uint64_t xxh3(std::string_view data, std::uint64_t seed) noexcept {

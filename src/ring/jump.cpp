@@ -12,6 +12,24 @@ namespace {
 
 constexpr std::uint64_t golden = 0x9e3779b97f4a7c15ULL;
 
+// One 64x64->128 multiply, halves xor-ed: a cheap, well-spread mix of a and b.
+inline std::uint64_t fold(std::uint64_t a, std::uint64_t b) noexcept {
+  __extension__ using wide = unsigned __int128;
+  const wide product = static_cast<wide>(a ^ 0xa0761d6478bd642fULL) * (b ^ 0xe7037ed1a0b428dbULL);
+  return static_cast<std::uint64_t>(product) ^ static_cast<std::uint64_t>(product >> 64);
+}
+
+// c ? a : b with a mask, so the compiler cannot turn it into a branch.
+inline std::uint64_t select(bool c, std::uint64_t a, std::uint64_t b) noexcept {
+  const std::uint64_t mask = 0 - static_cast<std::uint64_t>(c);
+  return (a & mask) | (b & ~mask);
+}
+
+// A distinct odd constant per interval.
+constexpr std::uint64_t interval_constant(int q) noexcept {
+  return (static_cast<std::uint64_t>(q) + 1) * 0x8ebc6af09c88c6e3ULL | 1U;
+}
+
 }  // namespace
 
 std::uint32_t jump::classic_bucket(std::uint64_t key, std::uint32_t buckets) noexcept {
@@ -28,29 +46,55 @@ std::uint32_t jump::classic_bucket(std::uint64_t key, std::uint32_t buckets) noe
 }
 
 std::uint32_t jump::back_bucket(std::uint64_t key, std::uint32_t buckets) noexcept {
-  // Number the buckets j = 1..n. Jump hashing puts a key in the largest j <= n
-  // of a random set that holds each j independently with probability 1/j.
-  // Split j into intervals [2^q, 2^(q+1)). Within one interval, the set is the
-  // part >= 2^q of a descending chain c0 > c1 > ..., c0 uniform on
-  // [1, 2^(q+1) - 1] and each next one uniform below the last: such a chain
-  // hits every j with probability 1/j, independently. So walk the intervals
-  // from the top down: the first chain element <= n and >= 2^q is the answer.
-  // Every interval holds an element with probability about 1/2, so the
-  // expected cost is a few hashes, whatever n is.
+  // Jump hashing puts a key in the largest bucket b < n of a random set that
+  // holds each b independently with probability 1/(b+1) (b = 0 always).
+  // Split the buckets into intervals [2^q, 2^(q+1)). An interval is empty
+  // with probability exactly 1/2, so one random bit per interval says which
+  // intervals hold a member; and given that an interval holds one, its
+  // largest member is uniform over the interval. Below a member m, the next
+  // member is uniform on [0, m), where landing under 2^q means "none left in
+  // this interval". So: take the highest non-empty interval (count leading
+  // zeros); only in the interval holding n - 1 may the member exceed n - 1,
+  // and then walk down its members. Expected O(1): this is the design of
+  // Ertl's JumpBackHash (2024), in weft's own code and random streams.
+  //
+  // The common cases are computed side by side and picked without branches
+  // (the choices are coin flips a branch predictor cannot learn).
   if (buckets <= 1) return 0;
-  const std::uint64_t n = buckets;
-  const int top = std::bit_width(n) - 1;  // 2^top <= n < 2^(top + 1)
-  for (int q = top; q >= 1; --q) {
-    const std::uint64_t low = std::uint64_t{1} << q;
-    std::uint64_t random = detail::mix64(key + golden * static_cast<std::uint64_t>(q + 1));
-    std::uint64_t candidate = 1 + detail::scale(random, 2 * low - 1);
-    while (candidate > n) {  // only in the top interval
-      random = detail::mix64(random + golden);
-      candidate = 1 + detail::scale(random, candidate - 1);
+  const std::uint64_t last = buckets - 1;
+  const int top = std::bit_width(last) - 1;  // interval of bucket n - 1
+  const std::uint64_t low = std::uint64_t{1} << top;
+  // The key is a well-mixed 64-bit hash: its bits say which intervals hold a
+  // member (bit q for interval q); the draws inside an interval come from a
+  // multiply-fold of the key with a per-interval constant.
+  const std::uint64_t nonempty = key;
+
+  // The answer when the top interval has nothing <= n - 1: the largest
+  // member of the highest non-empty interval below it, or bucket 0. A draw
+  // uniform over an interval [2^q, 2^(q+1)) is 2^q plus the top q bits.
+  const std::uint64_t below = nonempty & (low - 1);
+  const int q = std::bit_width(below | 1U) - 1;
+  std::uint64_t lower = (std::uint64_t{1} << q) + ((fold(key, interval_constant(q)) >> 1) >> (63 - q));
+  lower = select(below != 0, lower, 0);
+
+  // The top interval's three largest members (the chain goes on only when
+  // all three exceed n - 1, a few percent of keys at worst).
+  std::uint64_t random = fold(key, interval_constant(top));
+  const std::uint64_t first = low + ((random >> 1) >> (63 - top));
+  random = fold(random, golden);
+  const std::uint64_t second = detail::scale(random, first);  // uniform on [0, first)
+  random = fold(random, golden);
+  std::uint64_t third = detail::scale(random, second);  // uniform on [0, second)
+  const bool has_top = ((nonempty >> top) & 1U) != 0;
+  if (has_top & (first > last) & (second > last) & (third > last)) [[unlikely]] {
+    while (third > last) {
+      random = fold(random, golden);
+      third = detail::scale(random, third);
     }
-    if (candidate >= low) return static_cast<std::uint32_t>(candidate - 1);
   }
-  return 0;  // j = 1 is always in the set
+  const std::uint64_t top_member = select(first <= last, first, select(second <= last, second, third));
+  const std::uint64_t chosen = select(has_top & (top_member >= low), top_member, lower);
+  return static_cast<std::uint32_t>(chosen);
 }
 
 result<std::shared_ptr<const jump>> jump::make(std::vector<node> nodes, const options& opts, jump_variant variant) {

@@ -86,17 +86,17 @@ std::size_t ketama::locate_index(std::string_view key) const noexcept {
 
 void ketama::locate_many(std::span<const std::string_view> keys, std::span<std::size_t> out) const noexcept {
   std::size_t i = 0;
-  std::uint32_t hashes[8];
-  while (i + 8 <= keys.size()) {
+  std::uint32_t hashes[16];
+  while (i + 16 <= keys.size()) {
     bool short_keys = true;
-    for (std::size_t lane = 0; lane < 8; ++lane) short_keys = short_keys && keys[i + lane].size() <= detail::md5_short_max;
+    for (std::size_t lane = 0; lane < 16; ++lane) short_keys = short_keys && keys[i + lane].size() <= detail::md5_short_max;
     if (short_keys) {
-      detail::md5_short8_low32(&keys[i], hashes);
-      for (std::size_t lane = 0; lane < 8; ++lane) out[i + lane] = owner_at(hashes[lane]);
+      detail::md5_short16_low32(&keys[i], hashes);
+      for (std::size_t lane = 0; lane < 16; ++lane) out[i + lane] = owner_at(hashes[lane]);
     } else {
-      for (std::size_t lane = 0; lane < 8; ++lane) out[i + lane] = locate_index(keys[i + lane]);
+      for (std::size_t lane = 0; lane < 16; ++lane) out[i + lane] = locate_index(keys[i + lane]);
     }
-    i += 8;
+    i += 16;
   }
   for (; i < keys.size(); ++i) out[i] = locate_index(keys[i]);
 }

@@ -1,5 +1,7 @@
 #include "weft/ring/load_stats.hpp"
 
+#include "weft/ring/bounded_loads.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -9,7 +11,12 @@ load_stats measure_loads(const snapshot& ring, const key_set& keys) {
   load_stats stats;
   const auto nodes = ring.nodes();
   stats.counts.assign(nodes.size(), 0);
-  keys.for_each([&](std::string_view key) { ++stats.counts[ring.place(key, stats.counts)]; });
+  if (const auto* bounded = dynamic_cast<const bounded_loads*>(&ring)) {
+    std::uint64_t placed = 0;  // keep the running total: no O(n) sum per key
+    keys.for_each([&](std::string_view key) { ++stats.counts[bounded->place(key, stats.counts, placed++)]; });
+  } else {
+    keys.for_each([&](std::string_view key) { ++stats.counts[ring.place(key, stats.counts)]; });
+  }
   stats.keys = keys.size();
   stats.mean = static_cast<double>(stats.keys) / static_cast<double>(nodes.size());
   double total_weight = 0;

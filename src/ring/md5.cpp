@@ -8,7 +8,7 @@
 
 
 // The vector lanes never cross a non-inline call, so the ABI note does not apply.
-#if defined(__GNUC__) && !defined(__clang__)
+#if defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 
@@ -28,13 +28,13 @@ constexpr std::array<std::uint32_t, 64> sines = {
 constexpr std::array<int, 16> shifts = {7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21};
 
 template <typename Word>
-inline Word rotate_left(Word x, int s) noexcept {
+__attribute__((always_inline)) inline Word rotate_left(Word x, int s) noexcept {
   return (x << s) | (x >> (32 - s));
 }
 
 // One MD5 block over Word lanes (std::uint32_t, or a vector of them).
 template <typename Word>
-inline void compress(Word state[4], const Word m[16]) noexcept {
+__attribute__((always_inline)) inline void compress(Word state[4], const Word m[16]) noexcept {
   Word a = state[0], b = state[1], c = state[2], d = state[3];
 #pragma GCC unroll 64
   for (int i = 0; i < 64; ++i) {
@@ -69,7 +69,7 @@ inline void compress(Word state[4], const Word m[16]) noexcept {
 constexpr std::uint32_t initial[4] = {0x67452301U, 0xefcdab89U, 0x98badcfeU, 0x10325476U};
 
 // The padded single block of a short input, as 16 little-endian words.
-inline void pad_block(std::string_view data, std::uint32_t words[16]) noexcept {
+__attribute__((always_inline)) inline void pad_block(std::string_view data, std::uint32_t words[16]) noexcept {
   unsigned char block[64] = {};
   std::memcpy(block, data.data(), data.size());
   block[data.size()] = 0x80;
@@ -78,7 +78,46 @@ inline void pad_block(std::string_view data, std::uint32_t words[16]) noexcept {
   std::memcpy(words, block, 64);  // x86-64 and aarch64 are little-endian
 }
 
-typedef std::uint32_t lanes8 __attribute__((vector_size(32)));
+// Sixteen keys at once: two AVX2 registers, one AVX-512 register or four SSE2
+// registers per word; independent lanes hide MD5's long dependency chain.
+typedef std::uint32_t lanes16 __attribute__((vector_size(64)));
+
+__attribute__((always_inline)) inline void md5_lanes16(const std::string_view* data, std::uint32_t* out) noexcept {
+  lanes16 m[16];
+  for (int lane = 0; lane < 16; ++lane) {
+    std::uint32_t words[16];
+    pad_block(data[lane], words);
+    for (int w = 0; w < 16; ++w) m[w][lane] = words[w];
+  }
+  lanes16 state[4];
+  for (int w = 0; w < 4; ++w) state[w] = lanes16{} + initial[w];
+  compress<lanes16>(state, m);
+  for (int lane = 0; lane < 16; ++lane) out[lane] = state[0][lane];
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f,avx512vl"))) void md5_lanes16_avx512(const std::string_view* data,
+                                                                     std::uint32_t* out) noexcept {
+  md5_lanes16(data, out);
+}
+__attribute__((target("avx2"))) void md5_lanes16_avx2(const std::string_view* data, std::uint32_t* out) noexcept {
+  md5_lanes16(data, out);
+}
+#endif
+void md5_lanes16_baseline(const std::string_view* data, std::uint32_t* out) noexcept { md5_lanes16(data, out); }
+
+using lanes16_function = void (*)(const std::string_view*, std::uint32_t*) noexcept;
+
+lanes16_function pick_lanes16() noexcept {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) return md5_lanes16_avx512;
+  if (__builtin_cpu_supports("avx2")) return md5_lanes16_avx2;
+#endif
+  return md5_lanes16_baseline;
+}
+
+const lanes16_function lanes16_implementation = pick_lanes16();
 
 }  // namespace
 
@@ -90,17 +129,8 @@ std::array<std::uint32_t, 4> md5_short(std::string_view data) noexcept {
   return {state[0], state[1], state[2], state[3]};
 }
 
-void md5_short8_low32(const std::string_view* data, std::uint32_t* out) noexcept {
-  lanes8 m[16];
-  for (int lane = 0; lane < 8; ++lane) {
-    std::uint32_t words[16];
-    pad_block(data[lane], words);
-    for (int w = 0; w < 16; ++w) m[w][lane] = words[w];
-  }
-  lanes8 state[4];
-  for (int w = 0; w < 4; ++w) state[w] = lanes8{} + initial[w];
-  compress<lanes8>(state, m);
-  for (int lane = 0; lane < 8; ++lane) out[lane] = state[0][lane];
+void md5_short16_low32(const std::string_view* data, std::uint32_t* out) noexcept {
+  lanes16_implementation(data, out);
 }
 
 std::array<std::uint8_t, 16> md5(std::string_view data) noexcept {

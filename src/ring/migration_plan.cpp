@@ -1,5 +1,7 @@
 #include "weft/ring/migration_plan.hpp"
 
+#include "weft/ring/bounded_loads.hpp"
+
 #include <algorithm>
 #include <string>
 #include <unordered_map>
@@ -59,9 +61,15 @@ migration_plan plan_migration(const snapshot& before, const snapshot& after, con
 
   std::vector<std::uint64_t> old_loads(before.size(), 0);
   std::vector<std::uint64_t> new_loads(after.size(), 0);
+  const auto* bounded_before = dynamic_cast<const bounded_loads*>(&before);
+  const auto* bounded_after = dynamic_cast<const bounded_loads*>(&after);
+  std::uint64_t placed = 0;
   keys.for_each([&](std::string_view key) {
-    const std::size_t old_index = before.place(key, old_loads);
-    const std::size_t new_index = after.place(key, new_loads);
+    const std::size_t old_index =
+        bounded_before ? bounded_before->place(key, old_loads, placed) : before.place(key, old_loads);
+    const std::size_t new_index =
+        bounded_after ? bounded_after->place(key, new_loads, placed) : after.place(key, new_loads);
+    ++placed;
     ++old_loads[old_index];
     ++new_loads[new_index];
     const std::size_t from = u.from_before[old_index];

@@ -38,7 +38,7 @@ result<void> validate(const options& opts) {
   }
   if (!std::isfinite(opts.epsilon) || !(opts.epsilon > 0)) {
     return fail(errc::invalid_argument,
-                fmt::format("epsilon is {}; bounded loads needs epsilon > 0, e.g. 0.25", opts.epsilon));
+                fmt::format("epsilon is {}; bounded loads needs epsilon > 0, e.g. 0.02 or 0.25", opts.epsilon));
   }
   return {};
 }

@@ -30,6 +30,9 @@ class bounded_loads final : public snapshot {
   std::string_view algorithm() const noexcept override { return "bounded"; }
   std::size_t locate_index(std::string_view key) const noexcept override;
   std::size_t place(std::string_view key, std::span<const std::uint64_t> loads) const noexcept override;
+  // The same when the caller keeps the running total of the loads (saves an
+  // O(n) sum per key).
+  std::size_t place(std::string_view key, std::span<const std::uint64_t> loads, std::uint64_t total) const noexcept;
 
   // The most keys node `index` may hold when `total` keys are placed in all
   // (counting the one being placed).

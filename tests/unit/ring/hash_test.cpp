@@ -34,17 +34,21 @@ TEST(ring_md5, matches_openssl_for_every_length_up_to_200) {
   }
 }
 
-TEST(ring_md5, eight_lane_short_path_matches_scalar) {
-  std::array<std::string, 8> texts;
-  std::array<std::string_view, 8> views;
-  for (std::size_t base = 0; base + 8 <= 56; base += 3) {
-    for (std::size_t lane = 0; lane < 8; ++lane) {
+TEST(ring_md5, sixteen_lane_short_path_matches_openssl) {
+  std::array<std::string, 16> texts;
+  std::array<std::string_view, 16> views;
+  for (std::size_t base = 0; base < 56; base += 3) {
+    for (std::size_t lane = 0; lane < 16; ++lane) {
       texts[lane] = sample((base + lane * 5) % 56);
       views[lane] = texts[lane];
     }
-    std::array<std::uint32_t, 8> lanes{};
-    detail::md5_short8_low32(views.data(), lanes.data());
-    for (std::size_t lane = 0; lane < 8; ++lane) EXPECT_EQ(lanes[lane], detail::md5_low32(texts[lane]));
+    std::array<std::uint32_t, 16> lanes{};
+    detail::md5_short16_low32(views.data(), lanes.data());
+    for (std::size_t lane = 0; lane < 16; ++lane) {
+      const auto digest = openssl_md5(texts[lane]);
+      const std::uint32_t expected = digest[0] | digest[1] << 8 | digest[2] << 16 | static_cast<std::uint32_t>(digest[3]) << 24;
+      EXPECT_EQ(lanes[lane], expected) << "length " << texts[lane].size();
+    }
   }
 }
 
