@@ -236,18 +236,28 @@ void scheduler::schedule_yield(std::coroutine_handle<> task) noexcept {
 }
 
 void scheduler::push_back(worker& w, void* task, bool notify) noexcept {
-  while (!w.queue.push(task)) {
+  for (;;) {
+    const std::uint32_t before = w.queue.push(task);
+    if (before != local_queue::full) {
+      // Only the push that makes the queue non-empty needs to wake anyone: a
+      // worker parks only after seeing every queue empty (park() re-checks
+      // after its fence), so a non-empty queue was already announced.
+      if (notify && before == 0) notify_one();
+      return;
+    }
     // Full: move half of the queue, and this task, to the injection queue.
     void* batch[local_queue::capacity / 2];
     const std::uint32_t n = w.queue.take_half(batch);
     if (n == 0) continue;  // a thief made room
-    std::lock_guard lock(inject_mutex_);
-    inject_.insert(inject_.end(), batch, batch + n);
-    inject_.push_back(task);
-    inject_length_.store(inject_.size(), std::memory_order_release);
-    break;
+    {
+      std::lock_guard lock(inject_mutex_);
+      inject_.insert(inject_.end(), batch, batch + n);
+      inject_.push_back(task);
+      inject_length_.store(inject_.size(), std::memory_order_release);
+    }
+    if (notify) notify_one();
+    return;
   }
-  if (notify) notify_one();
 }
 
 void scheduler::inject(void* task) noexcept {

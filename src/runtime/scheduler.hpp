@@ -34,14 +34,16 @@ class local_queue {
  public:
   static constexpr std::uint32_t capacity = 256;
 
-  // Owner only. False when full.
-  bool push(void* task) noexcept {
+  static constexpr std::uint32_t full = UINT32_MAX;
+
+  // Owner only. Returns the length before the push, or `full`.
+  std::uint32_t push(void* task) noexcept {
     const std::uint32_t tail = tail_.load(std::memory_order_relaxed);
     const std::uint32_t head = head_.load(std::memory_order_acquire);
-    if (tail - head >= capacity) return false;
+    if (tail - head >= capacity) return full;
     buffer_[tail % capacity].store(task, std::memory_order_relaxed);
     tail_.store(tail + 1, std::memory_order_release);
-    return true;
+    return tail - head;
   }
   // Owner only.
   void* pop() noexcept {

@@ -42,18 +42,23 @@ TEST(spawn_blocking, rethrows_the_call_exception) {
 TEST(spawn_blocking, blocking_calls_do_not_stall_the_workers) {
   runtime rt({.workers = 1, .blocking_threads = 4});
   std::atomic<int> ticks{0};
-  rt.block_on([&]() -> task<> {
-    auto slow = go([]() -> task<> {
-      co_await spawn_blocking([] { std::this_thread::sleep_for(100ms); });
+  const bool saw_ticks_while_blocked = rt.block_on([&]() -> task<bool> {
+    // The blocking call waits until the single worker has run the ticking
+    // task to the end: that can only happen if the worker is not blocked.
+    auto blocked = go([&]() -> task<bool> {
+      co_return co_await spawn_blocking([&] {
+        for (int i = 0; i < 60'000 && ticks.load() < 5; ++i)
+          std::this_thread::sleep_for(1ms);
+        return ticks.load() == 5;
+      });
     });
-    // The single worker keeps running other tasks meanwhile.
     for (int i = 0; i < 5; ++i) {
-      co_await sleep_for(5ms);
+      co_await sleep_for(1ms);
       ticks.fetch_add(1);
     }
-    EXPECT_FALSE(slow.is_finished());
-    co_await slow;
+    co_return co_await blocked;
   }());
+  EXPECT_TRUE(saw_ticks_while_blocked);
   EXPECT_EQ(ticks.load(), 5);
 }
 
