@@ -32,6 +32,7 @@
 // timer or a context's done case to bound a wait.
 #pragma once
 
+#include <atomic>
 #include <coroutine>
 #include <cstddef>
 #include <memory>
@@ -58,7 +59,7 @@ class chan_state {
   chan_state(const chan_state&) = delete;
   chan_state& operator=(const chan_state&) = delete;
   ~chan_state() {
-    while (count_ > 0) pop().~T();
+    while (count() > 0) pop().~T();
   }
 
   std::size_t capacity() const noexcept { return capacity_; }
@@ -72,7 +73,7 @@ class chan_state {
   // Sends `value` (moved from only on success). `sent` is false when closed.
   bool send_core(T& value, bool& sent, chan_waiter*& wake) noexcept {
     wake = nullptr;
-    if (closed_) {
+    if (is_closed_locked()) {
       sent = false;
       return true;
     }
@@ -83,7 +84,7 @@ class chan_state {
       sent = true;
       return true;
     }
-    if (count_ < capacity_) {
+    if (count() < capacity_) {
       push(std::move(value));
       sent = true;
       return true;
@@ -94,7 +95,7 @@ class chan_state {
   // Receives into `out`; `out` stays empty when closed and drained.
   bool recv_core(std::optional<T>& out, chan_waiter*& wake) noexcept {
     wake = nullptr;
-    if (count_ > 0) {
+    if (count() > 0) {
       out.emplace(pop_value());
       // A parked sender takes the freed buffer place (keeps FIFO order).
       if (chan_waiter* w = sendq.pop_claimed()) {
@@ -110,7 +111,7 @@ class chan_state {
       wake = w;
       return true;
     }
-    return closed_;
+    return is_closed_locked();
   }
 
   // The same, for a single operation: on completion they also release the
@@ -132,11 +133,11 @@ class chan_state {
 
   void close() noexcept {
     lock.lock();
-    if (closed_) {
+    if (is_closed_locked()) {
       lock.unlock();
       return;
     }
-    closed_ = true;
+    closed_.store(true, std::memory_order_relaxed);
     chan_waiter* first = nullptr;
     chan_waiter** tail = &first;
     for (waiter_list* q : {&recvq, &sendq}) {
@@ -157,15 +158,25 @@ class chan_state {
 
   std::size_t size() noexcept {
     lock.lock();
-    std::size_t n = count_;
+    std::size_t n = count();
     lock.unlock();
     return n;
   }
   bool closed() noexcept {
     lock.lock();
-    bool c = closed_;
+    bool c = is_closed_locked();
     lock.unlock();
     return c;
+  }
+
+  // Hints read without the lock by select's fast path: false means "not
+  // ready a moment ago"; true must be confirmed under the lock.
+  bool recv_maybe_ready() const noexcept {
+    return count() > 0 || sendq.maybe_nonempty() || closed_.load(std::memory_order_relaxed);
+  }
+  bool send_maybe_ready() const noexcept {
+    return closed_.load(std::memory_order_relaxed) || recvq.maybe_nonempty() ||
+           count() < capacity_;
   }
 
   spinlock lock;
@@ -176,33 +187,38 @@ class chan_state {
   struct slot_storage {
     alignas(T) unsigned char bytes[sizeof(T)];
   };
+  std::size_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
+  bool is_closed_locked() const noexcept { return closed_.load(std::memory_order_relaxed); }
   T* at(std::size_t i) noexcept { return std::launder(reinterpret_cast<T*>(buffer_[i].bytes)); }
   void push(T&& v) noexcept {
-    std::size_t tail = head_ + count_;
+    std::size_t n = count();
+    std::size_t tail = head_ + n;
     if (tail >= capacity_) tail -= capacity_;
     ::new (static_cast<void*>(buffer_[tail].bytes)) T(std::move(v));
-    ++count_;
+    count_.store(n + 1, std::memory_order_relaxed);
   }
   T pop_value() noexcept {
     T* p = at(head_);
     T v(std::move(*p));
     p->~T();
     if (++head_ == capacity_) head_ = 0;
-    --count_;
+    count_.store(count() - 1, std::memory_order_relaxed);
     return v;
   }
   T& pop() noexcept {  // destructor helper: caller destroys the element
     T* p = at(head_);
     if (++head_ == capacity_) head_ = 0;
-    --count_;
+    count_.store(count() - 1, std::memory_order_relaxed);
     return *p;
   }
 
   const std::size_t capacity_;
   std::unique_ptr<slot_storage[]> buffer_;
   std::size_t head_ = 0;
-  std::size_t count_ = 0;
-  bool closed_ = false;
+  // Atomic only so that select can peek without the lock; relaxed, and
+  // written only under the lock.
+  std::atomic<std::size_t> count_{0};
+  std::atomic<bool> closed_{false};
 };
 
 }  // namespace detail

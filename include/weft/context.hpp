@@ -29,10 +29,13 @@
 //
 // Callbacks (context_callback and internal wake-ups) run on the cancelling
 // thread, possibly from a timer, with the context's lock held: they must be
-// short and must not block, must not add or remove callbacks on the same
-// context, and must not destroy a context handle or context_callback of the
-// same tree. Setting a flag, scheduling a task, closing a channel or
-// cancelling an unrelated context is fine. A callback must not throw.
+// short, must not block and must not throw. Setting a flag, scheduling a
+// task, closing a channel, cancelling any context (children included),
+// creating contexts and dropping context_callbacks or contexts are fine, with
+// one exception: a callback run by a deadline must not drop the last handle
+// of a context that has a deadline of its own (its timer cannot be cancelled
+// from inside a timer). Destroying a context_callback waits for it if another
+// thread is running it at that moment.
 //
 // Cancel safety: `co_await ctx.done()` only completes by cancellation; as a
 // select case it is atomic like every other case (it consumes nothing).

@@ -77,6 +77,7 @@ class recv_case {
 
   // Internal interface used by select_awaiter.
   detail::spinlock* lock() const noexcept { return &state_->lock; }
+  bool maybe_ready() const noexcept { return state_->recv_maybe_ready(); }
   bool poll(detail::chan_waiter*& wake) noexcept { return state_->recv_core(slot_, wake); }
   void enqueue(detail::select_control* control, int index) noexcept {
     waiter_.select = control;
@@ -113,6 +114,7 @@ class send_case {
       : state_(ch.state_.get()), held_(std::forward<U>(value)) {}
 
   detail::spinlock* lock() const noexcept { return &state_->lock; }
+  bool maybe_ready() const noexcept { return state_->send_maybe_ready(); }
   bool poll(detail::chan_waiter*& wake) noexcept {
     return state_->send_core(*value(), waiter_.success, wake);
   }
@@ -309,13 +311,25 @@ class [[nodiscard]] select_awaiter {
   select_awaiter(const select_awaiter&) = delete;
   select_awaiter& operator=(const select_awaiter&) = delete;
 
+  // Fast path: in random order, try each case that looks ready on its own
+  // (one channel lock). Completing one case under its own lock is as atomic
+  // as completing it with every lock held, and it is the common case.
+  //
   // Pass 1: lock the channels in address order and poll the cases in random
   // order. When nothing is ready and there is no default, the channel locks
   // stay held for await_suspend.
   bool await_ready() noexcept {
     shuffle();
-    lock_channels();
     detail::chan_waiter* wake = nullptr;
+    for (std::size_t k = 0; k < case_count; ++k) {
+      int i = order_[k];
+      if (try_alone(i, wake)) {
+        chosen_ = i;
+        if (wake != nullptr) wake->wake();
+        return true;
+      }
+    }
+    lock_channels();
     for (std::size_t k = 0; k < case_count; ++k) {
       int i = order_[k];
       if (poll_case(i, wake)) {
@@ -381,6 +395,23 @@ class [[nodiscard]] select_awaiter {
     }(std::index_sequence_for<Cases...>{});
   }
 
+  bool try_alone(int index, detail::chan_waiter*& wake) noexcept {
+    bool ready = false;
+    for_each([&]<std::size_t I>(auto& c) {
+      if (index != int{I}) return;
+      constexpr auto k = kind_of<I>();
+      if constexpr (k == detail::case_kind::channel) {
+        if (!c.maybe_ready()) return;
+        c.lock()->lock();
+        ready = c.poll(wake);
+        c.lock()->unlock();
+      } else if constexpr (k == detail::case_kind::timer || k == detail::case_kind::context) {
+        ready = c.poll();
+      }
+    });
+    return ready;
+  }
+
   bool poll_case(int index, detail::chan_waiter*& wake) noexcept {
     bool ready = false;
     for_each([&]<std::size_t I>(auto& c) {
@@ -396,11 +427,18 @@ class [[nodiscard]] select_awaiter {
   void shuffle() noexcept {
     for (std::size_t i = 0; i < case_count; ++i) order_[i] = static_cast<std::uint8_t>(i);
     if constexpr (case_count > 1) {
+      // Fisher-Yates with 16 random bits per step, scaled by multiply-shift
+      // (no division: this runs on every select).
       std::uint64_t r = detail::fast_random();
+      int bits = 64;
       for (std::size_t i = case_count - 1; i > 0; --i) {
-        if (r < (1u << 16)) r = detail::fast_random();  // keep enough entropy
-        std::size_t j = static_cast<std::size_t>(r % (i + 1));
-        r /= (i + 1);
+        if (bits < 16) {
+          r = detail::fast_random();
+          bits = 64;
+        }
+        std::size_t j = static_cast<std::size_t>(((r & 0xFFFFu) * (i + 1)) >> 16);
+        r >>= 16;
+        bits -= 16;
         std::swap(order_[i], order_[j]);
       }
     }

@@ -23,6 +23,32 @@ struct callback_scope {
   callback_scope& operator=(const callback_scope&) = delete;
 };
 
+// Contexts whose lock this thread holds while it runs their callbacks. A
+// callback may then add or remove callbacks on them (e.g. cancel or drop a
+// child context) without deadlocking on a lock its own thread holds.
+constexpr int max_held = 32;
+thread_local context_state* held[max_held];
+thread_local int held_count = 0;
+
+bool held_here(const context_state* s) noexcept {
+  for (int i = 0; i < held_count; ++i)
+    if (held[i] == s) return true;
+  return false;
+}
+
+struct held_scope {
+  explicit held_scope(context_state* s) noexcept {
+    if (held_count < max_held) held[held_count++] = s;
+    else overflow = true;
+  }
+  ~held_scope() {
+    if (!overflow) --held_count;
+  }
+  held_scope(const held_scope&) = delete;
+  held_scope& operator=(const held_scope&) = delete;
+  bool overflow = false;
+};
+
 }  // namespace
 
 context_state::context_state(std::shared_ptr<context_state> parent,
@@ -47,6 +73,7 @@ void context_state::attach_to_parent() noexcept {
 }
 
 bool context_state::add_callback(context_callback_node* node) noexcept {
+  if (held_here(this)) return false;  // we are cancelling it right now
   lock_.lock();
   if (err_.load(std::memory_order_relaxed) != errc::ok) {
     lock_.unlock();
@@ -63,7 +90,8 @@ bool context_state::add_callback(context_callback_node* node) noexcept {
 }
 
 void context_state::remove_callback(context_callback_node* node) noexcept {
-  lock_.lock();
+  bool owned = held_here(this);  // inside our own cancel loop: lock already held
+  if (!owned) lock_.lock();
   if (node->linked) {
     if (node->prev != nullptr) node->prev->next = node->next;
     else head_ = node->next;
@@ -72,13 +100,14 @@ void context_state::remove_callback(context_callback_node* node) noexcept {
     node->prev = node->next = nullptr;
     node->linked = false;
   }
-  lock_.unlock();
+  if (!owned) lock_.unlock();
 }
 
 void context_state::cancel_locked_and_unlock(errc reason) noexcept {
   err_.store(reason, std::memory_order_release);
   {
     callback_scope scope;
+    held_scope hold(this);
     while (context_callback_node* node = head_) {
       head_ = node->next;
       if (head_ != nullptr) head_->prev = nullptr;
@@ -93,6 +122,7 @@ void context_state::cancel_locked_and_unlock(errc reason) noexcept {
 
 void context_state::cancel(errc reason) noexcept {
   if (reason == errc::ok) reason = errc::canceled;
+  if (held_here(this)) return;  // already being cancelled by this thread
   lock_.lock();
   if (err_.load(std::memory_order_relaxed) != errc::ok) {
     lock_.unlock();

@@ -73,43 +73,53 @@ struct chan_waiter {
   }
 };
 
-// FIFO of chan_waiter, protected by the owner's lock.
+// FIFO of chan_waiter, protected by the owner's lock. `head_` is atomic only
+// so that select can peek at it without the lock (a hint, see
+// chan_state::recv_maybe_ready); under the lock it is accessed relaxed.
 class waiter_list {
  public:
-  bool empty() const noexcept { return head_ == nullptr; }
+  bool empty() const noexcept { return head() == nullptr; }
+  // Without the lock: a hint that may be stale.
+  bool maybe_nonempty() const noexcept { return head() != nullptr; }
   void push_back(chan_waiter* w) noexcept {
     w->next = nullptr;
     w->prev = tail_;
     if (tail_ != nullptr) tail_->next = w;
-    else head_ = w;
+    else set_head(w);
     tail_ = w;
     w->linked.store(true, std::memory_order_relaxed);
   }
   void remove(chan_waiter* w) noexcept {
     if (w->prev != nullptr) w->prev->next = w->next;
-    else head_ = w->next;
+    else set_head(w->next);
     if (w->next != nullptr) w->next->prev = w->prev;
     else tail_ = w->prev;
     w->prev = w->next = nullptr;
     w->linked.store(false, std::memory_order_release);
   }
   chan_waiter* pop_front() noexcept {
-    chan_waiter* w = head_;
+    chan_waiter* w = head();
     if (w != nullptr) remove(w);
     return w;
   }
   // Pops the first waiter that can be claimed. Select waiters whose select
   // another case already won are dropped on the way (their select skips them
-  // when it cleans up).
+  // when it cleans up). The claim is tried before unlinking: once an
+  // unclaimed waiter reads as unlinked, its select may free it at once.
   chan_waiter* pop_claimed() noexcept {
-    while (chan_waiter* w = pop_front()) {
-      if (w->try_claim()) return w;
+    while (chan_waiter* w = head()) {
+      bool claimed = w->try_claim();
+      remove(w);  // last touch of an unclaimed waiter
+      if (claimed) return w;
     }
     return nullptr;
   }
 
  private:
-  chan_waiter* head_ = nullptr;
+  chan_waiter* head() const noexcept { return head_.load(std::memory_order_relaxed); }
+  void set_head(chan_waiter* w) noexcept { head_.store(w, std::memory_order_relaxed); }
+
+  std::atomic<chan_waiter*> head_{nullptr};
   chan_waiter* tail_ = nullptr;
 };
 

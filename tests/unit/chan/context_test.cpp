@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "test_support.hpp"
@@ -177,6 +179,24 @@ TEST(context, destroyed_callback_never_runs) {
   { context_callback callback(ctx, [&] { ++calls; }); }
   cancel();
   EXPECT_EQ(calls, 0);
+}
+
+TEST(context, callback_may_cancel_and_drop_a_child_of_the_cancelled_context) {
+  auto [parent, cancel_parent] = with_cancel(context::background());
+  std::unique_ptr<std::pair<context, cancel_func>> child;
+  int calls = 0;
+  // Registered before the children, so it runs while they are still linked.
+  context_callback callback(parent, [&] {
+    ++calls;
+    child->second();  // cancels a child of the context being cancelled
+    child.reset();    // and drops it: it detaches from the parent
+  });
+  child = std::make_unique<std::pair<context, cancel_func>>(with_cancel(parent));
+  auto [sibling, cancel_sibling] = with_cancel(parent);
+  cancel_parent();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(child, nullptr);
+  EXPECT_EQ(sibling.err(), errc::canceled);
 }
 
 TEST(context, callback_on_background_never_runs) {
