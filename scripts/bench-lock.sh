@@ -55,8 +55,8 @@ section=$(cat <<MD
 
 Each invocation takes one lock, runs \`true\` and releases it. Both commands
 were measured in one hyperfine run (\`-N\`, 30 warm-up runs, then $runs runs of
-each), by \`scripts/bench-lock.sh\`, on $(date -u +%Y-%m-%d), $(nproc) cores
-shared with other jobs.
+each), by \`scripts/bench-lock.sh\`, on $(date -u +%Y-%m-%d), $(nproc) cores,
+load average $(cut -d' ' -f1-3 /proc/loadavg) at the end (other jobs were running).
 
 | command | mean wall | median wall | CPU (user+sys) |
 |---|---|---|---|

@@ -73,6 +73,12 @@ void print_command_error(std::string_view command, std::string_view message,
   std::fflush(stderr);
 }
 
+void exit_now(int code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  ::_exit(code);
+}
+
 int operator_exit_code(const weft::error& e) {
   switch (e.code()) {
     case errc::invalid_argument:

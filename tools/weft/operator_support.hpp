@@ -50,6 +50,10 @@ result<std::chrono::milliseconds> parse_duration_flag(std::string_view flag, std
 // Prints "weft <command>: <message>; <hint>" to stderr.
 void print_command_error(std::string_view command, std::string_view message, std::string_view hint = {});
 
+// Flushes stdout and stderr and ends the process at once with `code`, without
+// running destructors or joining threads. Only once every lease is released.
+[[noreturn]] void exit_now(int code);
+
 // Maps an error from the lock library to an operator exit code.
 int operator_exit_code(const weft::error& e);
 
