@@ -63,8 +63,13 @@ load average $(cut -d' ' -f1-3 /proc/loadavg) at the end (other jobs were runnin
 $summary
 
 A \`weft lock\` does more than flock on every run: it writes a durable fencing
-token and a lease record, starts a renewal keeper, and supervises the child in
-its own process group.
+token and a lease record, starts a runtime worker and the file store's two
+threads (watcher, renewal keeper), and supervises the child in its own process
+group. What was done for start-up: the release binary is linked statically
+(the dynamic loader was half of a run: 5.0 ms CPU before, 2.4 ms after), and
+weft exits straight after the release instead of tearing its threads down.
+The wall-time gap above the CPU gap comes from the hand-offs between those
+threads, each of which waits for a core on a loaded machine.
 <!-- lock-cli:end -->
 MD
 )
