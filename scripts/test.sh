@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
 
 jobs=$(nproc)
-presets=${WEFT_TEST_PRESETS:-"asan tsan release"}
+presets=${WEFT_TEST_PRESETS:-"asan tsan"}
 
 # Real servers (Redis, ZooKeeper) on loopback, in a temporary directory; they
 # export WEFT_TEST_* variables for the tests and are stopped on exit.
@@ -30,7 +30,7 @@ for preset in $presets; do
   case $preset in
     asan)    labels='unit|integration|fault' ;;  # everything but the long stress runs
     tsan)    labels='unit|stress' ;;             # concurrency under ThreadSanitizer
-    release) labels='' ;;                        # built for the CLI and benchmarks; tests run above
+    release) labels="" ;;                        # the CLI and benchmarks; tests run above
     *)       labels='.' ;;
   esac
   [[ -n $labels ]] || continue

@@ -39,6 +39,13 @@ class io_wait : private timer_entry {
       : fd_(fd), direction_(dir) {
     this->deadline = when;
   }
+  // Waits on a persistent source (tcp_stream) registered with `source_owner`:
+  // parks only if no event arrived since the count `observed` was read.
+  io_wait(scheduler* source_owner, std::uint64_t source, int fd, direction dir,
+          std::uint64_t observed, clock::time_point when) noexcept
+      : fd_(fd), direction_(dir), token_(source), observed_(observed), source_owner_(source_owner) {
+    this->deadline = when;
+  }
   io_wait(const io_wait&) = delete;
   io_wait& operator=(const io_wait&) = delete;
 
@@ -61,7 +68,10 @@ class io_wait : private timer_entry {
   int error_number_ = 0;
   bool timer_armed_ = false;
   bool registered_ = false;
+  bool parked_on_source_ = false;
   std::uint64_t token_ = 0;
+  std::uint64_t observed_ = 0;
+  scheduler* source_owner_ = nullptr;
   scheduler* scheduler_ = nullptr;
   std::coroutine_handle<> task_;
   std::atomic<int> outcome_{pending};

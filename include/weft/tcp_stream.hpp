@@ -6,7 +6,8 @@
 //   auto n = co_await conn->read(buffer);       // 0 = peer closed
 //
 // Non-blocking socket with TCP_NODELAY; operations park the task on the
-// runtime's poller, never a thread. Errors are values: errc::unreachable
+// runtime's poller, never a thread. The socket is registered with the poller
+// once (edge-triggered) on the first wait, so a wait is one epoll event. Errors are values: errc::unreachable
 // (connect refused, no route, name not found), errc::timeout, errc::io
 // (reset, broken pipe...). Host names that are not numeric are resolved on
 // the blocking pool. The destructor closes the socket.
@@ -15,12 +16,14 @@
 // reads (or two writes) on one stream are not allowed.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
 
 #include "weft/clock.hpp"
+#include "weft/detail/scheduler.hpp"
 #include "weft/result.hpp"
 #include "weft/task.hpp"
 
@@ -54,7 +57,15 @@ class tcp_stream {
  private:
   task<result<std::size_t>> read_until(std::span<std::byte> buffer, clock::time_point deadline);
   task<result<void>> write_until(std::span<const std::byte> bytes, clock::time_point deadline);
+  // The runtime holding this socket's persistent epoll registration, if any;
+  // published (release) after source_runtime_ and source_token_ are set. A
+  // reader and a writer may race to register: registering_ picks one.
+  std::atomic<detail::scheduler*> source_{nullptr};
+  std::atomic<bool> registering_{false};
+  bool use_source() noexcept;
   int fd_ = -1;
+  std::uint64_t source_runtime_ = 0;
+  std::uint64_t source_token_ = 0;
 };
 
 }  // namespace weft

@@ -32,6 +32,11 @@ result<void> validate(const options& opts) {
     return fail(errc::invalid_argument,
                 fmt::format("vnodes is {}; give 1 to 1000000 virtual nodes per unit of weight", opts.vnodes));
   }
+  if (opts.table_size > (1U << 26)) {
+    return fail(errc::invalid_argument,
+                fmt::format("table size {} is too large; maglev tables hold at most 67108864 entries (256 MiB)",
+                            opts.table_size));
+  }
   if (!is_prime(opts.table_size)) {
     return fail(errc::invalid_argument,
                 fmt::format("table size {} is not prime; maglev needs a prime such as 65537 or 655373", opts.table_size));

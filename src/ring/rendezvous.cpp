@@ -1,5 +1,6 @@
 #include "weft/ring/rendezvous.hpp"
 
+#include <array>
 #include <cmath>
 
 #include "ring/hash.hpp"
@@ -52,16 +53,23 @@ std::size_t rendezvous::locate_index(std::string_view key) const noexcept {
 
 void rendezvous::fill_replicas(std::string_view key, std::span<std::size_t> out) const noexcept {
   // Top out.size() scores by insertion; r is small next to n in practice.
+  // Scores live on the stack for up to 32 replicas: no allocation there.
   const std::uint64_t hash = detail::key_hash(options_.hash, key);
-  std::vector<double> top;
-  top.reserve(out.size());
+  std::array<double, 32> small;
+  std::vector<double> large;
+  double* top = small.data();
+  if (out.size() > small.size()) {
+    large.resize(out.size());
+    top = large.data();
+  }
+  std::size_t kept = 0;
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     const double value = weighted_ ? score(hash, i) : static_cast<double>(detail::mix64(hash ^ seeds_[i]) >> 11);
-    std::size_t position = top.size();
+    std::size_t position = kept;
     while (position > 0 && top[position - 1] < value) --position;
     if (position >= out.size()) continue;
-    if (top.size() < out.size()) top.push_back(0);
-    for (std::size_t j = top.size() - 1; j > position; --j) {
+    if (kept < out.size()) ++kept;
+    for (std::size_t j = kept - 1; j > position; --j) {
       top[j] = top[j - 1];
       out[j] = out[j - 1];
     }

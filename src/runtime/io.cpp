@@ -26,6 +26,19 @@ bool io_wait::await_suspend(std::coroutine_handle<> task) noexcept {
     return false;
   }
   task_ = task;
+  if (source_owner_ != nullptr) {
+    if (!source_owner_->io_source_park(token_, direction_ == direction::write, observed_, this)) {
+      outcome_.store(ready, std::memory_order_relaxed);  // an event came in meanwhile
+      return false;
+    }
+    parked_on_source_ = true;
+    if (deadline != clock::time_point::max()) {
+      on_fire = &io_wait::on_timer;
+      timer_armed_ = true;
+      add_timer(scheduler_, this);
+    }
+    return handoff_.fetch_sub(1, std::memory_order_acq_rel) != 1;
+  }
   const std::uint32_t events =
       direction_ == direction::read ? (EPOLLIN | EPOLLRDHUP) : static_cast<std::uint32_t>(EPOLLOUT);
   watched_fd_ = fd_;
@@ -101,6 +114,7 @@ void io_wait::block_without_runtime() noexcept {
 result<void> io_wait::await_resume() noexcept {
   if (timer_armed_) cancel_timer(scheduler_, this);
   if (registered_) scheduler_->io_unregister(watched_fd_, token_, true);
+  if (parked_on_source_) source_owner_->io_source_unpark(token_, direction_ == direction::write, this);
   if (watched_fd_ >= 0 && watched_fd_ != fd_) ::close(watched_fd_);
   const char* what = direction_ == direction::read ? "readable" : "writable";
   switch (outcome_.load(std::memory_order_acquire)) {

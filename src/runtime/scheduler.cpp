@@ -26,6 +26,9 @@ thread_local scheduler* this_scheduler = nullptr;
 thread_local scheduler* this_home = nullptr;
 thread_local bool this_driving = false;  // firing timers / I/O: wake in order
 std::atomic<scheduler*> last_block_on{nullptr};
+std::atomic<std::uint64_t> next_scheduler_id{1};
+std::mutex live_mutex;
+std::vector<scheduler*> live_schedulers;
 
 struct driving_scope {
   bool previous = std::exchange(this_driving, true);
@@ -153,7 +156,9 @@ void block_on_finish(std::atomic<std::uint32_t>& done) noexcept {
 // Construction
 
 scheduler::scheduler(options opts)
-    : virtual_time_(opts.virtual_time), blocking_limit_(std::max<std::size_t>(1, opts.blocking_threads)) {
+    : virtual_time_(opts.virtual_time),
+      id_(next_scheduler_id.fetch_add(1, std::memory_order_relaxed)),
+      blocking_limit_(std::max<std::size_t>(1, opts.blocking_threads)) {
   std::size_t count = opts.workers;
   if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
   if (virtual_time_) count = 1;
@@ -187,9 +192,17 @@ scheduler::scheduler(options opts)
       raw->thread = std::thread([this, raw] { worker_main(*raw); });
     }
   }
+  {
+    std::lock_guard lock(live_mutex);
+    live_schedulers.push_back(this);
+  }
 }
 
 scheduler::~scheduler() {
+  {
+    std::lock_guard lock(live_mutex);
+    std::erase(live_schedulers, this);
+  }
   shutdown_.store(true, std::memory_order_seq_cst);
   for (auto& w : workers_) {
     {
@@ -526,7 +539,26 @@ std::size_t scheduler::poll_io(std::int64_t timeout_ns) noexcept {
     const auto generation = static_cast<std::uint32_t>(token >> 32);
     if (index >= io_slots_.size()) continue;
     io_slot& slot = io_slots_[index];
-    if (slot.generation != generation || slot.waiter == nullptr) continue;  // stale event
+    if (slot.generation != generation) continue;  // stale event of an earlier wait
+    if (slot.persistent) {
+      const std::uint32_t bits = events[i].events;
+      if ((bits & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+        ++slot.read_events;
+        if (io_wait* reader = std::exchange(slot.waiter, nullptr)) {
+          reader->on_ready();
+          ++woken;
+        }
+      }
+      if ((bits & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0) {
+        ++slot.write_events;
+        if (io_wait* writer = std::exchange(slot.writer, nullptr)) {
+          writer->on_ready();
+          ++woken;
+        }
+      }
+      continue;
+    }
+    if (slot.waiter == nullptr) continue;
     io_wait* waiter = std::exchange(slot.waiter, nullptr);
     waiter->on_ready();
     ++woken;
@@ -771,19 +803,34 @@ void scheduler::stop_blocking_pool() noexcept {
 // ---------------------------------------------------------------------------
 // I/O registrations (one-shot; see io.cpp)
 
+std::uint32_t scheduler::io_allocate_slot() noexcept {
+  std::uint32_t index = 0;
+  if (io_free_ != UINT32_MAX) {
+    index = io_free_;
+    io_free_ = io_slots_[index].next_free;
+  } else {
+    index = static_cast<std::uint32_t>(io_slots_.size());
+    io_slots_.emplace_back();
+  }
+  return index;
+}
+
+void scheduler::io_free_slot(std::uint32_t index) noexcept {
+  io_slot& slot = io_slots_[index];
+  const std::uint32_t generation = slot.generation + 1;
+  slot = io_slot{};
+  slot.generation = generation;
+  slot.next_free = io_free_;
+  io_free_ = index;
+}
+
 int scheduler::io_register(io_wait* waiter, int fd, std::uint32_t events,
                            std::uint64_t& token) noexcept {
   std::uint32_t index = 0;
   std::uint32_t generation = 0;
   {
     std::lock_guard lock(io_mutex_);
-    if (io_free_ != UINT32_MAX) {
-      index = io_free_;
-      io_free_ = io_slots_[index].next_free;
-    } else {
-      index = static_cast<std::uint32_t>(io_slots_.size());
-      io_slots_.emplace_back();
-    }
+    index = io_allocate_slot();
     io_slots_[index].waiter = waiter;
     generation = io_slots_[index].generation;
   }
@@ -804,12 +851,65 @@ void scheduler::io_unregister(int fd, std::uint64_t token, bool in_epoll) noexce
   if (in_epoll) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
   io_waiters_.fetch_sub(1, std::memory_order_seq_cst);
   std::lock_guard lock(io_mutex_);
-  const auto index = static_cast<std::uint32_t>(token & 0xffffffffu);
-  io_slot& slot = io_slots_[index];
-  ++slot.generation;
-  slot.waiter = nullptr;
-  slot.next_free = io_free_;
-  io_free_ = index;
+  io_free_slot(static_cast<std::uint32_t>(token & 0xffffffffu));
+}
+
+int scheduler::io_open_source(int fd, std::uint64_t& token) noexcept {
+  std::uint32_t index = 0;
+  std::uint32_t generation = 0;
+  {
+    std::lock_guard lock(io_mutex_);
+    index = io_allocate_slot();
+    io_slots_[index].persistent = true;
+    generation = io_slots_[index].generation;
+  }
+  token = (static_cast<std::uint64_t>(generation) << 32) | index;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.u64 = token;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    const int err = errno;
+    std::lock_guard lock(io_mutex_);
+    io_free_slot(index);
+    return err;
+  }
+  return 0;
+}
+
+void io_close_source_if_alive(std::uint64_t id, int fd, std::uint64_t token) noexcept {
+  std::lock_guard lock(live_mutex);
+  for (scheduler* s : live_schedulers)
+    if (s->id() == id) return s->io_close_source(fd, token);
+}
+
+void scheduler::io_close_source(int fd, std::uint64_t token) noexcept {
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  std::lock_guard lock(io_mutex_);
+  io_free_slot(static_cast<std::uint32_t>(token & 0xffffffffu));
+}
+
+std::uint64_t scheduler::io_source_events(std::uint64_t token, bool write) noexcept {
+  std::lock_guard lock(io_mutex_);
+  const io_slot& slot = io_slots_[static_cast<std::uint32_t>(token & 0xffffffffu)];
+  return write ? slot.write_events : slot.read_events;
+}
+
+bool scheduler::io_source_park(std::uint64_t token, bool write, std::uint64_t observed,
+                               io_wait* waiter) noexcept {
+  std::lock_guard lock(io_mutex_);
+  io_slot& slot = io_slots_[static_cast<std::uint32_t>(token & 0xffffffffu)];
+  if ((write ? slot.write_events : slot.read_events) != observed) return false;
+  (write ? slot.writer : slot.waiter) = waiter;
+  io_waiters_.fetch_add(1, std::memory_order_seq_cst);
+  return true;
+}
+
+void scheduler::io_source_unpark(std::uint64_t token, bool write, io_wait* waiter) noexcept {
+  io_waiters_.fetch_sub(1, std::memory_order_seq_cst);
+  std::lock_guard lock(io_mutex_);
+  io_slot& slot = io_slots_[static_cast<std::uint32_t>(token & 0xffffffffu)];
+  io_wait*& parked = write ? slot.writer : slot.waiter;
+  if (parked == waiter) parked = nullptr;
 }
 
 }  // namespace weft::detail

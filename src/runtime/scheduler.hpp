@@ -132,6 +132,8 @@ class scheduler {
   scheduler& operator=(const scheduler&) = delete;
 
   std::size_t worker_count() const noexcept { return workers_.size(); }
+  // Unique for the life of the process (addresses can be reused).
+  std::uint64_t id() const noexcept { return id_; }
   bool virtual_time() const noexcept { return virtual_time_; }
 
   // --- scheduling ---
@@ -153,6 +155,16 @@ class scheduler {
   int io_register(io_wait* waiter, int fd, std::uint32_t events, std::uint64_t& token) noexcept;
   void io_unregister(int fd, std::uint64_t token, bool in_epoll) noexcept;
 
+  // Persistent edge-triggered registrations (tcp_stream): one per fd for its
+  // whole life, with an event counter per direction so a reader that saw
+  // EAGAIN parks only if no event arrived since it last looked.
+  int io_open_source(int fd, std::uint64_t& token) noexcept;
+  void io_close_source(int fd, std::uint64_t token) noexcept;
+  std::uint64_t io_source_events(std::uint64_t token, bool write) noexcept;
+  // False (do not park) when an event arrived after `observed`.
+  bool io_source_park(std::uint64_t token, bool write, std::uint64_t observed, io_wait* waiter) noexcept;
+  void io_source_unpark(std::uint64_t token, bool write, io_wait* waiter) noexcept;
+
  private:
   friend class runtime_access;
   struct blocking_thread {
@@ -166,9 +178,15 @@ class scheduler {
   };
   struct io_slot {
     std::uint32_t generation = 0;
-    io_wait* waiter = nullptr;
+    io_wait* waiter = nullptr;  // one-shot wait, or a source's reader
     std::uint32_t next_free = 0;
+    bool persistent = false;
+    io_wait* writer = nullptr;  // a source's writer
+    std::uint64_t read_events = 0;
+    std::uint64_t write_events = 0;
   };
+  std::uint32_t io_allocate_slot() noexcept;  // io_mutex_ held
+  void io_free_slot(std::uint32_t index) noexcept;  // io_mutex_ held
 
   void worker_main(worker& w);
   void* next_task(worker& w) noexcept;
@@ -211,6 +229,7 @@ class scheduler {
   void stop_blocking_pool() noexcept;
 
   const bool virtual_time_;
+  const std::uint64_t id_;
   std::vector<std::unique_ptr<worker>> workers_;
   std::atomic<bool> shutdown_{false};
 
@@ -260,5 +279,9 @@ class scheduler {
 
 // The runtime a thread belongs to for `go` (workers, blocking-pool threads).
 scheduler* home_scheduler() noexcept;
+
+// Drops a persistent registration if runtime `id` still exists (a stream may
+// outlive the runtime it was first used on).
+void io_close_source_if_alive(std::uint64_t id, int fd, std::uint64_t token) noexcept;
 
 }  // namespace weft::detail

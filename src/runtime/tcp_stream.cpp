@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/scheduler.hpp"
 #include "weft/io.hpp"
 #include "weft/spawn_blocking.hpp"
 
@@ -67,12 +68,21 @@ tcp_stream::tcp_stream(int fd) noexcept : fd_(fd) {
   }
 }
 
-tcp_stream::tcp_stream(tcp_stream&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+tcp_stream::tcp_stream(tcp_stream&& other) noexcept
+    : source_(other.source_.exchange(nullptr)),
+      registering_(other.registering_.exchange(false)),
+      fd_(std::exchange(other.fd_, -1)),
+      source_runtime_(std::exchange(other.source_runtime_, 0)),
+      source_token_(std::exchange(other.source_token_, 0)) {}
 
 tcp_stream& tcp_stream::operator=(tcp_stream&& other) noexcept {
   if (this != &other) {
     close();
+    source_.store(other.source_.exchange(nullptr));
+    registering_.store(other.registering_.exchange(false));
     fd_ = std::exchange(other.fd_, -1);
+    source_runtime_ = std::exchange(other.source_runtime_, 0);
+    source_token_ = std::exchange(other.source_token_, 0);
   }
   return *this;
 }
@@ -80,7 +90,27 @@ tcp_stream& tcp_stream::operator=(tcp_stream&& other) noexcept {
 tcp_stream::~tcp_stream() { close(); }
 
 void tcp_stream::close() noexcept {
+  if (source_.exchange(nullptr) != nullptr)
+    detail::io_close_source_if_alive(source_runtime_, fd_, source_token_);
+  registering_.store(false);
   if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+}
+
+// True when the persistent registration can be used from this thread: it
+// belongs to the current runtime (registering it on first use). False means
+// "use a one-shot wait".
+bool tcp_stream::use_source() noexcept {
+  detail::scheduler* current = detail::current_scheduler();
+  if (current == nullptr) return false;
+  if (source_.load(std::memory_order_acquire) != nullptr) return current->id() == source_runtime_;
+  bool expected = false;
+  if (!registering_.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) return false;
+  std::uint64_t token = 0;
+  if (current->io_open_source(fd_, token) != 0) return false;  // stays one-shot
+  source_runtime_ = current->id();
+  source_token_ = token;
+  source_.store(current, std::memory_order_release);
+  return true;
 }
 
 task<result<tcp_stream>> tcp_stream::connect(std::string host, std::uint16_t port,
@@ -145,12 +175,24 @@ task<result<std::size_t>> tcp_stream::read_until(std::span<std::byte> buffer,
                                                  clock::time_point deadline) {
   if (fd_ < 0) co_return fail(errc::closed, "read on a closed tcp_stream");
   for (;;) {
+    // Read the event count before trying, so an event that lands between
+    // EAGAIN and parking is not lost.
+    const bool source = use_source();
+    detail::scheduler* owner = source ? source_.load(std::memory_order_relaxed) : nullptr;
+    const std::uint64_t observed = source ? owner->io_source_events(source_token_, false) : 0;
     const ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), 0);
     if (n >= 0) co_return static_cast<std::size_t>(n);
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK)
       co_return fail(errc::io, std::string("tcp read failed: ") + std::strerror(errno));
-    auto ready = co_await readable(fd_, deadline);
+    // (Not a ?: of two co_awaits: GCC 12 miscompiles that.)
+    result<void> ready;
+    if (source) {
+      ready = co_await detail::io_wait(owner, source_token_, fd_, detail::io_wait::direction::read,
+                                       observed, deadline);
+    } else {
+      ready = co_await readable(fd_, deadline);
+    }
     if (!ready) co_return fail(std::move(ready).error());
   }
 }
@@ -159,6 +201,9 @@ task<result<void>> tcp_stream::write_until(std::span<const std::byte> bytes,
                                            clock::time_point deadline) {
   if (fd_ < 0) co_return fail(errc::closed, "write on a closed tcp_stream");
   while (!bytes.empty()) {
+    const bool source = use_source();
+    detail::scheduler* owner = source ? source_.load(std::memory_order_relaxed) : nullptr;
+    const std::uint64_t observed = source ? owner->io_source_events(source_token_, true) : 0;
     const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n >= 0) {
       bytes = bytes.subspan(static_cast<std::size_t>(n));
@@ -167,7 +212,14 @@ task<result<void>> tcp_stream::write_until(std::span<const std::byte> bytes,
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK)
       co_return fail(errc::io, std::string("tcp write failed: ") + std::strerror(errno));
-    auto ready = co_await writable(fd_, deadline);
+    // (Not a ?: of two co_awaits: GCC 12 miscompiles that.)
+    result<void> ready;
+    if (source) {
+      ready = co_await detail::io_wait(owner, source_token_, fd_, detail::io_wait::direction::write,
+                                       observed, deadline);
+    } else {
+      ready = co_await writable(fd_, deadline);
+    }
     if (!ready) co_return fail(std::move(ready).error());
   }
   co_return result<void>{};

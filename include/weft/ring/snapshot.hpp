@@ -54,7 +54,8 @@ class snapshot {
   // `count` distinct nodes in preference order; the first is locate(key).
   // Fails with invalid_argument when count is 0 or larger than size().
   result<std::vector<std::size_t>> replicas(std::string_view key, std::size_t count) const;
-  // The same without allocating: fills out (1 <= out.size() <= size()).
+  // The same without allocating (rendezvous: up to 32 replicas); fills out
+  // (1 <= out.size() <= size()).
   result<void> replicas_into(std::string_view key, std::span<std::size_t> out) const noexcept;
 
   // A new snapshot with one more node, or without the named one. The default

@@ -208,6 +208,17 @@ TEST_P(weighted_algorithm, a_tiny_weight_still_gets_a_share) {
   }
 }
 
+TEST(ring_rendezvous, many_replicas_are_the_top_scores_in_order) {
+  const auto ring = build("rendezvous", equal_nodes(40));
+  for (const std::string& key : make_keys(200)) {
+    auto all = ring->replicas(key, 40);
+    auto some = ring->replicas(key, 35);
+    ASSERT_TRUE(all && some);
+    EXPECT_EQ(std::set<std::size_t>(all->begin(), all->end()).size(), 40U);
+    EXPECT_TRUE(std::equal(some->begin(), some->end(), all->begin())) << "a prefix of the full order";
+  }
+}
+
 TEST(ring_maglev, equal_weights_get_floor_or_ceil_of_the_table) {
   options opts;
   opts.table_size = 65537;

@@ -60,6 +60,9 @@ TEST(ring_bad_input, bad_options_are_errors) {
   options not_prime;
   not_prime.table_size = 65536;
   expect_invalid(make("maglev", equal_nodes(3), not_prime), "table not prime");
+  options huge_table;
+  huge_table.table_size = 4294967291U;  // prime, but 16 GiB of table
+  expect_invalid(make("maglev", equal_nodes(3), huge_table), "table too large");
   options small_table;
   small_table.table_size = 7;
   expect_invalid(make("maglev", equal_nodes(10), small_table), "table smaller than nodes");

@@ -213,5 +213,38 @@ TEST(tcp_stream, read_times_out_when_nothing_arrives) {
   }());
 }
 
+TEST(tcp_stream, outlives_the_runtime_it_was_first_used_on) {
+  echo_server server;
+  tcp_stream kept;
+  {
+    runtime first({.workers = 2});
+    kept = first.block_on([&]() -> task<tcp_stream> {
+      auto connection = co_await tcp_stream::connect("127.0.0.1", server.port, 2s);
+      EXPECT_TRUE(connection);
+      if (!connection) co_return tcp_stream{};
+      std::array<std::byte, 16> buffer{};
+      auto n = co_await connection->read(buffer, 10ms);  // registers with `first`
+      EXPECT_FALSE(n);
+      co_return std::move(*connection);
+    }());
+  }
+  runtime second({.workers = 2});
+  const std::string echoed = second.block_on([&]() -> task<std::string> {
+    const std::string message = "after the first runtime";
+    EXPECT_TRUE(co_await kept.write_all(std::as_bytes(std::span(message)), 2s));
+    std::string received;
+    std::array<std::byte, 64> buffer{};
+    while (received.size() < message.size()) {
+      auto n = co_await kept.read(buffer, 5s);
+      EXPECT_TRUE(n);
+      if (!n || *n == 0) break;
+      received.append(reinterpret_cast<const char*>(buffer.data()), *n);
+    }
+    co_return received;
+  }());
+  EXPECT_EQ(echoed, "after the first runtime");
+  kept.close();
+}
+
 }  // namespace
 }  // namespace weft
