@@ -267,17 +267,18 @@ class select_result {
  public:
   // Position (in the select's argument list) of the case that fired.
   std::size_t index() const noexcept { return value_.index(); }
+  // The fired case's value; I must be index() (else std::bad_variant_access).
   template <std::size_t I>
-  auto& get() & noexcept {
-    return *std::get_if<I>(&value_);
+  auto& get() & {
+    return std::get<I>(value_);
   }
   template <std::size_t I>
-  const auto& get() const& noexcept {
-    return *std::get_if<I>(&value_);
+  const auto& get() const& {
+    return std::get<I>(value_);
   }
   template <std::size_t I>
-  auto&& get() && noexcept {
-    return std::move(*std::get_if<I>(&value_));
+  auto&& get() && {
+    return std::get<I>(std::move(value_));
   }
   std::variant<R...>& as_variant() & noexcept { return value_; }
   std::variant<R...>&& as_variant() && noexcept { return std::move(value_); }

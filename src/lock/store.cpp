@@ -61,14 +61,7 @@ std::vector<std::string> registered_schemes() {
 }
 
 // mem:// lives in this library; see mem_store.cpp.
-#if defined(WEFT_LOCK_HAS_RUNTIME)
 result<std::shared_ptr<store>> open_mem_store(const store_uri& uri);
-#else
-// Built before the runtime landed: stores need weft::runtime to wait.
-static result<std::shared_ptr<store>> open_mem_store(const store_uri&) {
-  return fail(errc::unsupported, "mem:// needs weft::runtime, which this build lacks");
-}
-#endif
 
 result<std::shared_ptr<store>> open(std::string_view text) {
   auto parsed = parse_store_uri(text);

@@ -8,11 +8,11 @@
 // changes, without polling where the store allows.
 //
 //   auto e = weft::lock::election::make(store, "scheduler").value();
-//   std::optional<std::uint64_t> seen;
+//   std::optional<std::uint64_t> seen;           // nullopt: report the leader now
 //   for (;;) {
-//     auto now = co_await e.observe(ctx, seen);   // waits for a change
-//     if (!now) break;
-//     seen = *now ? std::optional((*now)->token) : std::optional<std::uint64_t>(0);
+//     auto now = co_await e.observe(ctx, seen);  // waits for a change
+//     if (!now) break;                           // ctx ended, or the store failed
+//     seen = *now ? (*now)->token : 0;           // 0: nobody leads
 //   }
 //
 // Thread-safety and cancel safety: as mutex; a cancelled observe() leaves no trace.

@@ -24,12 +24,9 @@
 #include <string>
 #include <vector>
 
+#include "weft/context.hpp"
 #include "weft/result.hpp"
 #include "weft/task.hpp"
-
-namespace weft {
-class context;
-}
 
 namespace weft::lock {
 

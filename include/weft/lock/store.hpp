@@ -17,8 +17,9 @@
 // the XDG spec requires.
 //
 // Thread-safety: every member function of store is thread-safe. Cancel
-// safety: acquire() and watch() leave no trace when their context is
-// cancelled (the waiter leaves the queue; the next waiter is not delayed).
+// safety: acquire() and holders() leave no trace when their context is
+// cancelled (a waiter leaves the queue before acquire() returns; the next
+// waiter is not delayed; a grant that raced the cancellation is released).
 #pragma once
 
 #include <chrono>
@@ -32,12 +33,9 @@
 
 #include "weft/lock/lease.hpp"
 #include "weft/lock/uri.hpp"
+#include "weft/context.hpp"
 #include "weft/result.hpp"
 #include "weft/task.hpp"
-
-namespace weft {
-class context;
-}
 
 namespace weft::lock {
 

@@ -17,9 +17,7 @@
 #include <cstring>
 
 #include "lock/grant.hpp"
-#if defined(WEFT_LOCK_HAS_RUNTIME)
 #include "weft/spawn_blocking.hpp"
-#endif
 
 namespace weft::lock::file_detail {
 
@@ -176,12 +174,8 @@ class file_lease final : public lease_state {
     // it, wait for it on the blocking pool, never on a runtime worker.
     auto released = engine_->release(who_, false);
     if (released || released.error().code() != errc::unsupported) co_return released;
-#if defined(WEFT_LOCK_HAS_RUNTIME)
     released = co_await weft::spawn_blocking([this] { return engine_->release(who_, true); });
     co_return released;
-#else
-    co_return engine_->release(who_, true);
-#endif
   }
   void release_detached() noexcept override {
     if (released_.exchange(true)) return;
@@ -226,7 +220,11 @@ result<std::shared_ptr<file_engine>> file_engine::open(std::string root) {
                                              std::to_string(st.st_uid) +
                                              ", not to you; use a directory of your own");
   }
-  if ((st.st_mode & 0077) != 0) ::fchmod(fd, 0700);
+  if ((st.st_mode & 0022) != 0) {
+    ::close(fd);
+    return fail(errc::permission_denied, "the store directory " + root +
+                                             " is writable by other users; run chmod go-w on it or use another");
+  }
   int inotify_fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (inotify_fd < 0) {
     int e = errno;
@@ -307,6 +305,9 @@ result<std::shared_ptr<lock_dir>> file_engine::open_dir(recipe kind, std::string
       return fail(errc::permission_denied, "a lock directory in " + root_ + " is a symbolic link; refusing it");
     return os_failure("cannot open the lock directory in " + root_);
   }
+  struct stat st {};
+  if (::fstat(dir->fd, &st) != 0 || st.st_uid != ::geteuid())
+    return fail(errc::permission_denied, "a lock directory in " + root_ + " belongs to another user; refusing it");
   dir->meta_fd = ::openat(dir->fd, "meta", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (dir->meta_fd < 0) return os_failure("cannot open the lock's meta file in " + root_);
   dir->state_fd = ::openat(dir->fd, "state", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);

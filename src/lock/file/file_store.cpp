@@ -1,6 +1,8 @@
 // file:///dir: the store for processes on one host; see engine.hpp for how
 // it works and docs/LOCKS.md for what it guarantees.
 #include <algorithm>
+#include <map>
+#include <mutex>
 
 #include "lock/file/engine.hpp"
 #include "lock/one_shot.hpp"
@@ -119,9 +121,23 @@ result<std::shared_ptr<store>> open_file_store(const store_uri& uri) {
                                             "\": give the store directory, as in file:///var/lib/weft");
   if (!uri.query.empty())
     return fail(errc::invalid_argument, "invalid file:// URI \"" + uri.redacted() + "\": it takes no parameters");
-  auto engine = file_engine::open(uri.path);
-  if (!engine) return fail(std::move(engine).error());
-  return std::shared_ptr<store>(std::make_shared<file_store>(uri.redacted(), std::move(*engine)));
+  // One engine (two threads, one inotify instance) per directory per
+  // process, however many times it is opened.
+  static std::mutex engines_mutex;
+  static std::map<std::string, std::weak_ptr<file_engine>> engines;
+  std::shared_ptr<file_engine> engine;
+  {
+    std::lock_guard guard(engines_mutex);
+    if (auto it = engines.find(uri.path); it != engines.end()) engine = it->second.lock();
+    if (!engine) {
+      auto opened = file_engine::open(uri.path);
+      if (!opened) return fail(std::move(opened).error());
+      engine = std::move(*opened);
+      std::erase_if(engines, [](const auto& entry) { return entry.second.expired(); });
+      engines[uri.path] = engine;
+    }
+  }
+  return std::shared_ptr<store>(std::make_shared<file_store>(uri.redacted(), std::move(engine)));
 }
 
 }  // namespace

@@ -3,12 +3,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -249,5 +251,50 @@ TEST(file_store_faults, an_observer_sees_a_killed_leader_go_without_waiting_for_
     auto seen = co_await std::move(change);
     LOCK_CO_ASSERT(seen);
     EXPECT_FALSE(*seen);  // nobody leads now
+  });
+}
+
+TEST(file_store_security, a_store_directory_that_is_a_symlink_or_open_to_others_is_refused) {
+  temp_dir dir;
+  std::string real = dir.path() + "/real";
+  ASSERT_EQ(::mkdir(real.c_str(), 0700), 0);
+  ASSERT_EQ(::symlink(real.c_str(), (dir.path() + "/link").c_str()), 0);
+  auto linked = open("file://" + dir.path() + "/link");
+  ASSERT_FALSE(linked);
+  EXPECT_EQ(linked.error().code(), errc::permission_denied);
+  EXPECT_NE(linked.error().message().find("symbolic link"), std::string_view::npos);
+  std::string shared = dir.path() + "/shared";
+  ASSERT_EQ(::mkdir(shared.c_str(), 0700), 0);
+  ASSERT_EQ(::chmod(shared.c_str(), 0777), 0);
+  auto open_to_all = open("file://" + shared);
+  ASSERT_FALSE(open_to_all);
+  EXPECT_EQ(open_to_all.error().code(), errc::permission_denied);
+  EXPECT_NE(open_to_all.error().message().find("chmod go-w"), std::string_view::npos);
+  auto relative = open("file://relative/dir");
+  ASSERT_FALSE(relative);
+  EXPECT_EQ(relative.error().code(), errc::invalid_argument);
+}
+
+TEST(file_store_security, files_and_directories_are_private) {
+  temp_dir dir;
+  std::string root = dir.path() + "/store";
+  auto where = open("file://" + root).value();
+  auto m = mutex::make(where, "../../escape").value();
+  run([&]() -> task<void> {
+    auto held = co_await m.lock(context::background());
+    LOCK_CO_ASSERT(held);
+    struct stat st {};
+    LOCK_CO_ASSERT(::stat(root.c_str(), &st) == 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+    std::size_t files = 0;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
+      LOCK_CO_ASSERT(::lstat(entry.path().c_str(), &st) == 0);
+      EXPECT_FALSE(S_ISLNK(st.st_mode));
+      EXPECT_EQ(st.st_mode & 0777, S_ISDIR(st.st_mode) ? 0700u : 0600u) << entry.path();
+      ++files;
+    }
+    EXPECT_GT(files, 3u);
+    // Nothing was created outside the store directory.
+    EXPECT_FALSE(std::filesystem::exists(dir.path() + "/escape"));
   });
 }

@@ -108,6 +108,37 @@ TEST_P(store_suite, mutex_excludes_many_tasks_and_tokens_strictly_rise) {
   EXPECT_EQ(guard.rejected(), 0u);
 }
 
+TEST_P(store_suite, election_has_one_leader_at_a_time_among_many_candidates) {
+  auto e = election::make(store_, name_).value();
+  fence guard;
+  exclusion_checker checker;
+  std::atomic<int> failures{0};
+  run([&]() -> task<void> {
+    weft::wait_group group;
+    for (int t = 0; t < 6; ++t) {
+      group.add(1);
+      weft::go([&, t]() -> task<void> {
+        for (int i = 0; i < 8; ++i) {
+          auto led = co_await e.campaign(context::background(), "candidate " + std::to_string(t));
+          if (!led) {
+            failures++;
+            continue;
+          }
+          checker.enter();
+          if (!guard.admit(led->token())) failures++;
+          co_await weft::sleep_for(100us);
+          checker.leave();
+          if (!co_await led->release()) failures++;  // resign
+        }
+        group.done();
+      });
+    }
+    co_await group.wait();
+  });
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(checker.overlaps.load(), 0);
+}
+
 TEST_P(store_suite, try_lock_reports_contended_while_held) {
   auto m = mutex::make(store_, name_).value();
   run([&]() -> task<void> {
