@@ -15,7 +15,7 @@ namespace weft::cli {
 void add_held_flags(CLI::App& sub, held_command_options& options) {
   sub.add_option("--store", options.store,
                  "Store URI (mem://, file:///dir, redis://...); default $WEFT_STORE, else the "
-                 "embedded file store under $XDG_RUNTIME_DIR/weft/locks");
+                 "embedded file store in $XDG_RUNTIME_DIR/weft (else ~/.local/state/weft)");
   sub.add_option("--ttl", options.ttl, "Lease time to live; renewed while held (e.g. 500ms, 10s)")
       ->capture_default_str();
   auto* wait = sub.add_option("--wait", options.wait,
@@ -70,7 +70,7 @@ int run_held_command(const held_command_options& options, const char* command_na
     int code = operator_exit_code(session.error());
     print_command_error(cmd, session.error().message(),
                 code == operator_exit::usage
-                    ? "give a URI such as file:///var/lib/weft/locks or mem://"
+                    ? "give a URI such as file:///var/lib/weft or mem://"
                     : "check that the store is running and reachable, then retry");
     return code;
   }

@@ -122,7 +122,7 @@ int run_status(const status_options& o) {
 void register_status_command(CLI::App& app) {
   auto o = std::make_shared<status_options>();
   auto* sub = app.add_subcommand("status", "List locks: holders, fencing tokens, time left, waiters");
-  sub->footer("Examples: weft status\n          weft status --store mem:// deploy/ --json");
+  sub->footer("Examples: weft status\n          weft status --store file:///var/lib/weft deploy/ --json");
   sub->add_option("--store", o->store, "Store URI; default $WEFT_STORE, else the embedded file store");
   sub->add_flag("--json", o->json, "One JSON document instead of a table");
   sub->add_option("prefix", o->prefix, "Only names starting with this prefix");
