@@ -205,7 +205,9 @@ result<void> lock_session::observe(const std::string& name, signal_guard& signal
   });
   for (;;) {
     int got = 0;
-    if (wait_readable_or_signal(changed.fd(), signals, got) == wait_outcome::signalled) {
+    // done as well: the observer task may end (a store error) without a change.
+    if (wait_readable_or_signal(changed.fd(), signals, got, done.fd()) ==
+        wait_outcome::signalled) {
       signal = got;
       break;
     }

@@ -156,9 +156,10 @@ notifier::~notifier() {
 }
 
 void notifier::notify() noexcept {
-  flag_.store(true, std::memory_order_release);
   std::uint64_t one = 1;
   [[maybe_unused]] ssize_t n = ::write(fd_, &one, sizeof one);
+  // Last touch: once a waiter sees the flag it may destroy the notifier.
+  flag_.store(true, std::memory_order_release);
 }
 
 result<child_outcome> run_child(const child_spec& spec, signal_guard& signals, int stop_fd) {
@@ -234,10 +235,10 @@ result<child_outcome> run_child(const child_spec& spec, signal_guard& signals, i
   }
 }
 
-wait_outcome wait_readable_or_signal(int fd, signal_guard& signals, int& signal) {
+wait_outcome wait_readable_or_signal(int fd, signal_guard& signals, int& signal, int other_fd) {
   for (;;) {
-    pollfd fds[2] = {{fd, POLLIN, 0}, {signals.fd(), POLLIN, 0}};
-    int ready = ::poll(fds, 2, -1);
+    pollfd fds[3] = {{fd, POLLIN, 0}, {signals.fd(), POLLIN, 0}, {other_fd, POLLIN, 0}};
+    int ready = ::poll(fds, other_fd >= 0 ? 3 : 2, -1);
     if (ready < 0) {
       if (errno == EINTR) continue;
       return wait_outcome::ready;
@@ -251,6 +252,9 @@ wait_outcome wait_readable_or_signal(int fd, signal_guard& signals, int& signal)
       }
     }
     if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) return wait_outcome::ready;
+    if (other_fd >= 0 && (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      return wait_outcome::ready;
+    }
   }
 }
 

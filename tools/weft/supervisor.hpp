@@ -50,7 +50,8 @@ class notifier {
 
   int fd() const noexcept { return fd_; }
   // Safe from any thread, any number of times. Everything written before
-  // notify() is visible to a thread that then sees notified() true.
+  // notify() is visible to a thread that then sees notified() true; only
+  // then may the waiter destroy the notifier (the fd turns readable first).
   void notify() noexcept;
   bool notified() const noexcept { return flag_.load(std::memory_order_acquire); }
 
@@ -86,6 +87,8 @@ enum class wait_outcome { ready, signalled };
 
 // Polls `fd` until it is readable or a terminating signal arrives (returned
 // through `signal`). Used while acquiring, so Ctrl-C cancels the wait.
-wait_outcome wait_readable_or_signal(int fd, signal_guard& signals, int& signal);
+// With `other_fd` >= 0, either descriptor being readable counts as ready.
+wait_outcome wait_readable_or_signal(int fd, signal_guard& signals, int& signal,
+                                     int other_fd = -1);
 
 }  // namespace weft::cli
