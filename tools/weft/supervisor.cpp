@@ -60,7 +60,9 @@ result<std::string> resolve_command(const std::string& name) {
     if (end == std::string::npos) end = path.size();
     std::string dir = path.substr(start, end - start);
     if (dir.empty()) dir = ".";
-    std::string candidate = dir + "/" + name;
+    std::string candidate;  // built by append: GCC 12 warns falsely on a + "/" + b here
+    candidate.reserve(dir.size() + 1 + name.size());
+    candidate.append(dir).append(1, '/').append(name);
     int e = executable(candidate);
     if (e == 0) return candidate;
     if (e == EACCES) saw_denied = true;
