@@ -58,9 +58,9 @@ result<std::string> resolve_command(const std::string& name) {
   while (start <= path.size()) {
     std::size_t end = path.find(':', start);
     if (end == std::string::npos) end = path.size();
-    std::string dir = path.substr(start, end - start);
-    if (dir.empty()) dir = ".";
-    std::string candidate;  // built by append: GCC 12 warns falsely on a + "/" + b here
+    std::string_view dir = end > start ? std::string_view(path).substr(start, end - start)
+                                       : std::string_view(".");
+    std::string candidate;
     candidate.reserve(dir.size() + 1 + name.size());
     candidate.append(dir).append(1, '/').append(name);
     int e = executable(candidate);
