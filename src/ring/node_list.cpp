@@ -1,5 +1,6 @@
 #include "weft/ring/node_list.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <string>
@@ -64,6 +65,15 @@ result<node> parse_node(std::string_view item) {
     }
     if (host.size() == 2) {
       return fail(errc::invalid_argument, fmt::format("node '{}' has an empty host", trim(original)));
+    }
+    // An IPv6 literal (with an optional %zone): anything else inside the
+    // brackets would not survive formatting and parsing again.
+    for (char c : host.substr(1, host.size() - 2)) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == ':' || c == '.' || c == '%')) {
+        return fail(errc::invalid_argument,
+                    fmt::format("node '{}' has a bad character between '[' and ']'; write IPv6 hosts as [::1]:11211",
+                                trim(original)));
+      }
     }
   } else if (const auto colon = item.rfind(':'); colon != std::string_view::npos) {
     host = item.substr(0, colon);

@@ -613,8 +613,14 @@ task<result<bool>> redis_store::start_events(clock::time_point deadline) {
     // reader task per master while anyone waits (a waiter cannot read five
     // sockets at once).
     std::uint64_t before = n.events->connects();
-    auto r = options_.redlock ? co_await n.events->start_reading(deadline)
-                              : co_await connect_fresh(*n.events, deadline, before);
+    // Not `c ? co_await a : co_await b`: GCC 12 destroys the wrong temporary
+    // there (double free under ASan when a master is down).
+    result<bool> r = fail(errc::internal);
+    if (options_.redlock) {
+      r = co_await n.events->start_reading(deadline);
+    } else {
+      r = co_await connect_fresh(*n.events, deadline, before);
+    }
     if (r) {
       ++ok;
       fresh = fresh || *r;
