@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "weft/result.hpp"
+#include "weft/ring/jump.hpp"
 #include "weft/ring/snapshot.hpp"
 
 namespace weft::ring {
@@ -56,6 +57,7 @@ class memento final : public snapshot {
   // Node of every bucket, removed ones included (to restore them).
   std::vector<node> slot_nodes_;
   std::vector<std::uint32_t> removed_order_;  // buckets, oldest removal first
+  jump::back_parameters back_;                // for slots_.size() buckets
 };
 
 }  // namespace weft::ring
