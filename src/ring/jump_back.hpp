@@ -45,12 +45,11 @@ inline constexpr std::array<std::uint64_t, 64> interval_by_shift = [] {
   return table;
 }();
 
-// c ? a : b with a mask, so the compiler cannot turn it into a branch (the
-// choices are coin flips a branch predictor cannot learn).
-inline std::uint64_t select(bool c, std::uint64_t a, std::uint64_t b) noexcept {
-  const std::uint64_t mask = 0 - static_cast<std::uint64_t>(c);
-  return (a & mask) | (b & ~mask);
-}
+// Makes the compiler compute x here, on every path. Without it gcc moves a
+// draw behind a branch on a coin flip (which a predictor cannot learn) to
+// skip it when unused; computing both sides and picking with a conditional
+// move is cheaper.
+inline void compute_now(std::uint64_t& x) noexcept { asm volatile("" : "+r"(x)); }
 
 inline jump::back_parameters back_prepare(std::uint32_t buckets) noexcept {
   jump::back_parameters p;
@@ -74,24 +73,33 @@ inline std::uint32_t back_bucket(std::uint64_t key, const jump::back_parameters&
   const std::uint64_t below = key & (p.low - 1);
   const int shift = std::countl_zero(below | 1U);  // 63 - q
   std::uint64_t lower = ((fold_premixed(key_mixed, interval_by_shift[static_cast<std::size_t>(shift)]) >> 1) | high_bit) >> shift;
-  lower &= 0 - static_cast<std::uint64_t>(below != 0);
+  compute_now(lower);
+  lower = below != 0 ? lower : 0;
 
-  // The top interval's three largest members.
+  // The top interval's three largest members; the first one <= n - 1 is
+  // its answer. The chain goes on past the third only when all three
+  // exceed n - 1 (a few percent of keys at worst). The plain ternaries
+  // below compile to conditional moves (see compute_now).
   std::uint64_t random = fold_premixed(key_mixed, p.top_constant);
   const std::uint64_t first = ((random >> 1) | high_bit) >> p.top_shift;
   random = fold_premixed(random ^ fold_left, jump_golden ^ fold_right);
   const std::uint64_t second = detail::scale(random, first);  // uniform on [0, first)
   random = fold_premixed(random ^ fold_left, jump_golden ^ fold_right);
   std::uint64_t third = detail::scale(random, second);  // uniform on [0, second)
-  const bool has_top = ((key >> p.top) & 1U) != 0;
-  if (has_top & (first > p.last) & (second > p.last) & (third > p.last)) [[unlikely]] {
+  compute_now(third);
+  if (third > p.last) [[unlikely]] {
+    // third < second < first, so all three exceed n - 1. Also taken for
+    // keys whose answer is not in the top interval: the extra draws are
+    // then unused, and cheaper than testing for them.
     while (third > p.last) {
       random = fold_premixed(random ^ fold_left, jump_golden ^ fold_right);
       third = detail::scale(random, third);
     }
   }
-  const std::uint64_t top_member = select(first <= p.last, first, select(second <= p.last, second, third));
-  const std::uint64_t chosen = select(has_top & (top_member >= p.low), top_member, lower);
+  const std::uint64_t later = second <= p.last ? second : third;
+  std::uint64_t top_member = first <= p.last ? first : later;
+  top_member = ((key >> p.top) & 1U) != 0 ? top_member : 0;  // interval empty: no member
+  const std::uint64_t chosen = top_member >= p.low ? top_member : lower;  // cmov
   return static_cast<std::uint32_t>(chosen);  // one bucket (last == 0): every path gives 0
 }
 
