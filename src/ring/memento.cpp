@@ -46,11 +46,7 @@ result<std::shared_ptr<const memento>> memento::make(std::vector<node> nodes, co
   return from_slots(std::move(nodes), std::move(removed), {}, opts);
 }
 
-std::size_t memento::resolve(std::uint64_t hash) const noexcept {
-  std::uint32_t bucket = detail::back_bucket(hash, back_);
-  // No removals: bucket b is node b (from_slots numbers the working buckets
-  // in order), so a lookup is one jumpback draw.
-  if (removed_order_.empty()) [[likely]] return bucket;
+std::size_t memento::resolve_removed(std::uint64_t hash, std::uint32_t bucket) const noexcept {
   const auto buckets = static_cast<std::uint32_t>(slots_.size());
   // Removed bucket: draw again among all buckets until one works. The draws
   // do not depend on which buckets are removed, so removing a node moves only
@@ -61,6 +57,15 @@ std::size_t memento::resolve(std::uint64_t hash) const noexcept {
   }
   while (slots_[bucket] == removed_slot) bucket = bucket + 1 == buckets ? 0 : bucket + 1;  // never in practice
   return slots_[bucket];
+}
+
+inline std::size_t memento::resolve(std::uint64_t hash) const noexcept {
+  const std::uint32_t bucket = detail::back_bucket(hash, back_);
+  // No removals: bucket b is node b (from_slots numbers the working buckets
+  // in order), so a lookup is one jumpback draw. The re-draws live out of
+  // line so that this path keeps its registers.
+  if (removed_order_.empty()) [[likely]] return bucket;
+  return resolve_removed(hash, bucket);
 }
 
 std::size_t memento::locate_index(std::string_view key) const noexcept {
