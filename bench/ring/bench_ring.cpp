@@ -15,6 +15,7 @@
 #include <cmath>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -104,12 +105,13 @@ double time_bounded(const bounded_loads& ring, const std::vector<std::string_vie
   return ns;
 }
 
-void run_lookups(const std::vector<std::size_t>& sizes, double budget) {
+void run_lookups(const std::vector<std::size_t>& sizes, double budget, const std::vector<std::string>& only) {
   std::vector<std::string> key_text;
   for (std::size_t i = 0; i < 65536; ++i) key_text.push_back(fmt::format("key:{}", i));
   const std::vector<std::string_view> keys(key_text.begin(), key_text.end());
   for (std::size_t size : sizes) {
     for (std::string_view algorithm : algorithm_names()) {
+      if (!only.empty() && std::find(only.begin(), only.end(), algorithm) == only.end()) continue;
       const std::size_t heap_before = heap_in_use();
       const auto start = clock_type::now();
       auto built = make(algorithm, make_nodes(size));
@@ -199,18 +201,33 @@ void run_modulo_floor(std::size_t nodes, std::size_t keys) {
 
 int main(int argc, char** argv) {
   bool quick = false;
+  std::vector<std::string> only;  // --only a,b: lookups of these algorithms alone (for profiling)
+  double budget = -1;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
       quick = true;
+    } else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+      std::string list = argv[++i];
+      for (std::size_t start = 0; start <= list.size();) {
+        const std::size_t comma = std::min(list.find(',', start), list.size());
+        only.push_back(list.substr(start, comma - start));
+        start = comma + 1;
+      }
+    } else if (std::strcmp(argv[i], "--budget") == 0 && i + 1 < argc) {
+      budget = std::atof(argv[++i]);
     } else {
-      std::fprintf(stderr, "usage: weft-bench-ring [--quick]\n");
+      std::fprintf(stderr,
+                   "usage: weft-bench-ring [--quick] [--only ALGO,...] [--budget SECONDS]\n"
+                   "  --only    time lookups of these algorithms only (no build/quality runs)\n"
+                   "  --budget  seconds per lookup figure (default 0.5, 0.05 with --quick)\n");
       return 64;
     }
   }
   const std::vector<std::size_t> sizes = quick ? std::vector<std::size_t>{10, 100} : std::vector<std::size_t>{10, 100, 1000, 10000};
   const std::size_t keys = quick ? 100'000 : 1'000'000;
   fmt::print("# weft-bench-ring {}\n", quick ? "quick" : "full");
-  run_lookups(sizes, quick ? 0.05 : 0.5);
+  run_lookups(sizes, budget > 0 ? budget : quick ? 0.05 : 0.5, only);
+  if (!only.empty()) return 0;
   run_quality(100, keys);
   run_modulo_floor(100, keys);
   return 0;

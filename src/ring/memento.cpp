@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "ring/hash.hpp"
+#include "ring/jump_back.hpp"
 #include "ring/replica_fill.hpp"
 #include "weft/ring/jump.hpp"
 
@@ -23,6 +24,7 @@ std::shared_ptr<const memento> memento::from_slots(std::vector<node> slot_nodes,
     working.push_back(slot_nodes[b]);
   }
   std::shared_ptr<memento> built(new memento(std::move(working), opts));
+  built->back_ = detail::back_prepare(static_cast<std::uint32_t>(slots.size()));
   built->slots_ = std::move(slots);
   built->slot_nodes_ = std::move(slot_nodes);
   built->removed_order_ = std::move(removed_order);
@@ -44,18 +46,26 @@ result<std::shared_ptr<const memento>> memento::make(std::vector<node> nodes, co
   return from_slots(std::move(nodes), std::move(removed), {}, opts);
 }
 
-std::size_t memento::resolve(std::uint64_t hash) const noexcept {
+std::size_t memento::resolve_removed(std::uint64_t hash, std::uint32_t bucket) const noexcept {
   const auto buckets = static_cast<std::uint32_t>(slots_.size());
-  std::uint32_t bucket = jump::back_bucket(hash, buckets);
   // Removed bucket: draw again among all buckets until one works. The draws
   // do not depend on which buckets are removed, so removing a node moves only
   // its own keys, and every working bucket is equally likely.
   for (int attempt = 0; slots_[bucket] == removed_slot && attempt < 4096; ++attempt) {
     hash = detail::mix64(hash + redraw);
-    bucket = jump::back_bucket(hash, buckets);
+    bucket = detail::back_bucket(hash, back_);
   }
   while (slots_[bucket] == removed_slot) bucket = bucket + 1 == buckets ? 0 : bucket + 1;  // never in practice
   return slots_[bucket];
+}
+
+inline std::size_t memento::resolve(std::uint64_t hash) const noexcept {
+  const std::uint32_t bucket = detail::back_bucket(hash, back_);
+  // No removals: bucket b is node b (from_slots numbers the working buckets
+  // in order), so a lookup is one jumpback draw. The re-draws live out of
+  // line so that this path keeps its registers.
+  if (removed_order_.empty()) [[likely]] return bucket;
+  return resolve_removed(hash, bucket);
 }
 
 std::size_t memento::locate_index(std::string_view key) const noexcept {

@@ -40,16 +40,26 @@ class jump final : public snapshot {
   static std::uint32_t classic_bucket(std::uint64_t key, std::uint32_t buckets) noexcept;
   static std::uint32_t back_bucket(std::uint64_t key, std::uint32_t buckets) noexcept;
 
+  // back_bucket's constants for one bucket count, computed once per snapshot
+  // so that a lookup does only the per-key work (used by jump and memento).
+  struct back_parameters {
+    std::uint64_t last = 0;          // buckets - 1
+    std::uint64_t low = 1;           // 2^top, the first bucket of last's interval
+    std::uint64_t top_constant = 0;  // that interval's draw constant
+    std::uint32_t top = 0;           // floor(log2(last))
+    std::uint32_t top_shift = 63;    // 63 - top
+  };
+
  protected:
   void fill_replicas(std::string_view key, std::span<std::size_t> out) const noexcept override;
   result<std::shared_ptr<const snapshot>> rebuild(std::vector<node> nodes) const override;
 
  private:
-  jump(std::vector<node> nodes, const options& opts, jump_variant variant)
-      : snapshot(std::move(nodes), opts), variant_(variant) {}
+  jump(std::vector<node> nodes, const options& opts, jump_variant variant);
   std::uint32_t bucket(std::uint64_t key) const noexcept;
 
   jump_variant variant_;
+  back_parameters back_;
 };
 
 }  // namespace weft::ring

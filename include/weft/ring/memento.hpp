@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "weft/result.hpp"
+#include "weft/ring/jump.hpp"
 #include "weft/ring/snapshot.hpp"
 
 namespace weft::ring {
@@ -50,12 +51,15 @@ class memento final : public snapshot {
   static std::shared_ptr<const memento> from_slots(std::vector<node> slot_nodes, std::vector<bool> removed,
                                                    std::vector<std::uint32_t> removed_order, const options& opts);
   std::size_t resolve(std::uint64_t hash) const noexcept;
+  // resolve's slow path, for a key whose first bucket may be removed.
+  [[gnu::noinline]] std::size_t resolve_removed(std::uint64_t hash, std::uint32_t bucket) const noexcept;
 
   // slots_[bucket] = index into nodes_, or removed_slot.
   std::vector<std::uint32_t> slots_;
   // Node of every bucket, removed ones included (to restore them).
   std::vector<node> slot_nodes_;
   std::vector<std::uint32_t> removed_order_;  // buckets, oldest removal first
+  jump::back_parameters back_;                // for slots_.size() buckets
 };
 
 }  // namespace weft::ring
