@@ -6,16 +6,23 @@
 // constant stack. An exception that escapes the task's body is rethrown in
 // whoever awaits it.
 //
+// Frames come from a per-thread recycling allocator (detail/frame_allocator.hpp),
+// so creating a task costs no malloc in the steady state.
+//
 // Thread-safety: a task is a unique owner of its coroutine frame; move it,
 // await it once, or drop it. Dropping a task that never started destroys
 // the frame without running the body.
 #pragma once
 
+#include <atomic>
 #include <coroutine>
+#include <cstdint>
 #include <exception>
 #include <new>
 #include <type_traits>
 #include <utility>
+
+#include "weft/detail/frame_allocator.hpp"
 
 namespace weft {
 
@@ -24,21 +31,42 @@ class task;
 
 namespace detail {
 
+class scheduler;
+
 class task_promise_base {
  public:
   struct final_awaiter {
     bool await_ready() const noexcept { return false; }
     template <typename Promise>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
-      // Symmetric transfer back to whoever awaited us; noop when detached.
-      return self.promise().continuation_;
+      task_promise_base& promise = self.promise();
+      // A spawned task runs the runtime's completion hook (join or free);
+      // an awaited one transfers symmetrically back to its awaiter.
+      if (promise.spawn.on_final != nullptr) return promise.spawn.on_final(promise, self);
+      return promise.continuation_;
     }
     void await_resume() const noexcept {}
   };
 
+  static void* operator new(std::size_t size) { return allocate_frame(size); }
+  static void operator delete(void* frame, std::size_t size) noexcept {
+    deallocate_frame(frame, size);
+  }
+
   std::suspend_always initial_suspend() const noexcept { return {}; }
   final_awaiter final_suspend() const noexcept { return {}; }
   void set_continuation(std::coroutine_handle<> c) noexcept { continuation_ = c; }
+  std::coroutine_handle<> continuation() const noexcept { return continuation_; }
+
+  // State of a task handed to the runtime (spawn/go); unused when awaited.
+  // The join state lives in the frame, so a spawned task is one allocation.
+  struct spawn_state {
+    using final_hook = std::coroutine_handle<> (*)(task_promise_base&,
+                                                   std::coroutine_handle<>) noexcept;
+    final_hook on_final = nullptr;
+    std::atomic<std::uint32_t> join{0};  // see detail/spawn.hpp
+    scheduler* joiner_scheduler = nullptr;
+  } spawn;
 
  protected:
   std::coroutine_handle<> continuation_ = std::noop_coroutine();
