@@ -1,0 +1,43 @@
+// weft: the command line. Subcommands register themselves (commands.hpp).
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.hpp"
+#include "exit_codes.hpp"
+
+namespace weft::cli {
+namespace {
+int chosen_exit_code = exit_ok;
+}  // namespace
+
+void set_exit_code(int code) noexcept { chosen_exit_code = code; }
+int exit_code() noexcept { return chosen_exit_code; }
+
+}  // namespace weft::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"weft: Go's model of distributed programming, in C++20.\n"
+               "Consistent hashing, distributed locks and a Go-style runtime."};
+  app.name("weft");
+  app.set_version_flag("--version", std::string("weft ") + WEFT_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough(false);
+
+  weft::cli::register_ring_command(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    weft::cli::print_error(e.what(), "run 'weft --help' or 'weft <command> --help' for usage");
+    return weft::cli::exit_usage;
+  }
+  return weft::cli::exit_code();
+}
