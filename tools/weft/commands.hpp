@@ -12,5 +12,10 @@ void set_exit_code(int code) noexcept;
 int exit_code() noexcept;
 
 void register_ring_command(CLI::App& app);
+void register_lock_command(CLI::App& app);
+void register_sem_command(CLI::App& app);
+void register_elect_command(CLI::App& app);
+void register_status_command(CLI::App& app);
+void register_demo_command(CLI::App& app);
 
 }  // namespace weft::cli

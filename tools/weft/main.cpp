@@ -26,6 +26,11 @@ int main(int argc, char** argv) {
   app.fallthrough(false);
 
   weft::cli::register_ring_command(app);
+  weft::cli::register_lock_command(app);
+  weft::cli::register_sem_command(app);
+  weft::cli::register_elect_command(app);
+  weft::cli::register_status_command(app);
+  weft::cli::register_demo_command(app);
 
   try {
     app.parse(argc, argv);
