@@ -42,6 +42,18 @@ class temp_dir {
 // file:// directory per test, plus every URI in $WEFT_TEST_LOCK_STORES
 // (comma-separated; later backends' CI sets it, e.g. redis://127.0.0.1:6390).
 inline std::vector<std::string> suite_schemes() {
+#ifdef WEFT_LOCK_SUITE_SCHEMES
+  // A backend's own build of the suite (e.g. "redis,redlock"): only its schemes,
+  // resolved to URIs from $WEFT_TEST_<SCHEME> by the suite.
+  std::vector<std::string> own;
+  std::string names = WEFT_LOCK_SUITE_SCHEMES;
+  for (std::size_t start = 0; start < names.size();) {
+    auto comma = std::min(names.find(',', start), names.size());
+    own.push_back(names.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return own;
+#endif
   std::vector<std::string> out = {"mem", "file"};
   if (const char* extra = std::getenv("WEFT_TEST_LOCK_STORES")) {
     std::string list = extra;

@@ -35,7 +35,15 @@ class store_suite : public ::testing::TestWithParam<std::string> {
     const std::string& p = GetParam();
     if (p == "mem") uri_ = "mem://suite" + std::to_string(instance_counter++);
     else if (p == "file") uri_ = "file://" + dir_.path() + "/store";
-    else uri_ = p;
+    else if (p.find("://") == std::string::npos) {
+      // A server-backed scheme ("redis", "redlock", "zk"): the URI of the servers
+      // scripts/services.sh started, from $WEFT_TEST_<SCHEME>. Absent is a failure.
+      std::string variable = "WEFT_TEST_";
+      for (char c : p) variable += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      const char* from_env = std::getenv(variable.c_str());
+      ASSERT_TRUE(from_env && *from_env) << variable << " is not set: start the servers with scripts/services.sh";
+      uri_ = from_env;
+    } else uri_ = p;
     auto opened = open(uri_);
     ASSERT_TRUE(opened) << opened.error().message();
     store_ = *opened;

@@ -1,0 +1,309 @@
+// weft-bench-lock-redis HOST PORT [--rounds R] [--per-round N] [--seconds S] [--only CASE]
+//
+// Prints one line per measure, "name value unit", for scripts/bench-redis.sh.
+// Uncontended cases run interleaved, R rounds of N acquire+release pairs each,
+// so that load from elsewhere on the machine hits every case alike:
+//   floor    two raw round trips with hiredis on one connection (SET NX PX, DEL)
+//   naive    the seed's lock: SETNX + DEL (no expiry, no owner check)
+//   scripts  weft's acquire and release Lua scripts sent with raw hiredis (EVALSHA)
+//   client   two round trips (SET NX PX, DEL) through weft's own Redis client
+//   weft     redis:// mutex acquire + release (scripts, fencing token, lease)
+// Contended cases: N clients (each its own store and connections) on one lock:
+// throughput, hand-off latency from release() to the next grant, and Redis
+// commands per acquisition from INFO commandstats.
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "connection.hpp"
+#include "scripts.hpp"
+#include "weft/context.hpp"
+#include "weft/go.hpp"
+#include "weft/lock/store.hpp"
+#include "weft/runtime.hpp"
+#include "weft/sleep.hpp"
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+namespace redis_detail = weft::lock::redis_detail;
+
+namespace {
+
+struct stats {
+  double median_us = 0;
+  double p99_us = 0;
+};
+
+stats summarize(std::vector<double> samples) {
+  std::sort(samples.begin(), samples.end());
+  if (samples.empty()) return {};
+  return {samples[samples.size() / 2], samples[std::min(samples.size() - 1, samples.size() * 99 / 100)]};
+}
+
+double micros(steady::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+
+redisContext* connect_raw(const std::string& host, int port) {
+  redisContext* c = redisConnect(host.c_str(), port);
+  if (!c || c->err) {
+    std::fprintf(stderr, "cannot connect to redis %s:%d\n", host.c_str(), port);
+    std::exit(69);
+  }
+  return c;
+}
+
+void command_argv(redisContext* c, const std::vector<std::string>& words) {
+  std::vector<const char*> pointers;
+  std::vector<size_t> lengths;
+  for (auto& a : words) {
+    pointers.push_back(a.data());
+    lengths.push_back(a.size());
+  }
+  auto* r = static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(words.size()), pointers.data(), lengths.data()));
+  if (!r) {
+    std::fprintf(stderr, "redis error: %s\n", c->errstr);
+    std::exit(70);
+  }
+  if (r->type == REDIS_REPLY_ERROR) {
+    std::fprintf(stderr, "redis error reply: %s\n", r->str);
+    std::exit(70);
+  }
+  freeReplyObject(r);
+}
+
+std::string load_script(redisContext* c, const char* script) {
+  auto* r = static_cast<redisReply*>(redisCommand(c, "SCRIPT LOAD %s", script));
+  std::string sha(r->str, r->len);
+  freeReplyObject(r);
+  return sha;
+}
+
+std::map<std::string, long long> command_stats(const std::string& host, int port) {
+  redisContext* c = connect_raw(host, port);
+  auto* r = static_cast<redisReply*>(redisCommand(c, "INFO commandstats"));
+  std::map<std::string, long long> out;
+  if (r && r->type == REDIS_REPLY_STRING) {
+    std::string text(r->str, r->len);
+    std::size_t pos = 0;
+    while ((pos = text.find("cmdstat_", pos)) != std::string::npos) {
+      auto colon = text.find(':', pos);
+      auto calls = text.find("calls=", colon);
+      std::string name = text.substr(pos + 8, colon - pos - 8);
+      out[name] = std::atoll(text.c_str() + calls + 6);
+      pos = colon;
+    }
+  }
+  if (r) freeReplyObject(r);
+  redisFree(c);
+  return out;
+}
+
+weft::lock::acquire_request request(const std::string& name) {
+  weft::lock::acquire_request r;
+  r.kind = weft::lock::recipe::mutex;
+  r.name = name;
+  r.options.ttl = 10s;
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: weft-bench-lock-redis HOST PORT [--rounds R] [--per-round N] [--seconds S] [--only CASE]\n");
+    return 64;
+  }
+  std::string host = argv[1];
+  int port = std::atoi(argv[2]);
+  int rounds = 20;
+  int per_round = 500;
+  double seconds = 3;
+  std::string only;
+  for (int i = 3; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--rounds")) rounds = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--per-round")) per_round = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--seconds")) seconds = std::atof(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
+  }
+  const std::string uri = "redis://" + host + ":" + std::to_string(port);
+  int worker_count = std::getenv("WEFT_BENCH_WORKERS") ? std::atoi(std::getenv("WEFT_BENCH_WORKERS")) : 2;
+  // Created only when a runtime case runs, so that the synchronous cases can
+  // also be measured in a process without idle runtime threads (--only floor).
+  std::unique_ptr<weft::runtime> runtime_holder;
+  const bool needs_runtime = only.empty() || only == "client" || only == "weft" || only == "contended";
+  if (needs_runtime)
+    runtime_holder = std::make_unique<weft::runtime>(weft::runtime_options{.workers = static_cast<std::size_t>(worker_count)});
+  weft::runtime* rt = runtime_holder.get();
+
+  redisContext* raw = connect_raw(host, port);
+  const std::string acquire_sha = load_script(raw, redis_detail::acquire_script);
+  const std::string release_sha = load_script(raw, redis_detail::release_script);
+  std::vector<std::string> script_keys;
+  for (const char* suffix : {"x", "s", "k", "q", "qt", "qs", "t", "v"})
+    script_keys.push_back(std::string("weft:lock:mutex:{bench-raw}:") + suffix);
+  const std::string owner = "0123456789abcdef0123456789abcdef|pid 1";
+
+  redis_detail::connection_options client_options;
+  client_options.where.host = host;
+  client_options.where.port = port;
+  auto client = redis_detail::connection::make(client_options);
+  auto store = weft::lock::open(uri);
+  if (!store) {
+    std::fprintf(stderr, "%s\n", std::string(store.error().message()).c_str());
+    return 69;
+  }
+
+  // One acquire+release pair of a synchronous (raw hiredis) case.
+  auto sync_pair = [&](const std::string& name) {
+    if (name == "floor") {
+      command_argv(raw, {"SET", "weft:bench:raw", "1", "NX", "PX", "10000"});
+      command_argv(raw, {"DEL", "weft:bench:raw"});
+    } else if (name == "naive") {
+      command_argv(raw, {"SETNX", "weft:bench:naive", "1"});
+      command_argv(raw, {"DEL", "weft:bench:naive"});
+    } else {
+      std::vector<std::string> a{"EVALSHA", acquire_sha, "8"};
+      a.insert(a.end(), script_keys.begin(), script_keys.end());
+      for (const char* w : {"x", owner.c_str(), "10000", "1", "1", "1000", "0", "weft:wake:bench", "", ""}) a.push_back(w);
+      command_argv(raw, a);
+      std::vector<std::string> r{"EVALSHA", release_sha, "8"};
+      r.insert(r.end(), script_keys.begin(), script_keys.end());
+      for (const char* w : {"x", owner.c_str(), "", ""}) r.push_back(w);
+      command_argv(raw, r);
+    }
+  };
+  const std::vector<std::string> sync_cases{"floor", "naive", "scripts"};
+  std::map<std::string, std::vector<double>> samples;
+  // The runtime cases time each pair inside the task.
+  auto client_case = [&](int n) -> weft::task<std::vector<double>> {
+    std::vector<double> out;
+    for (int i = 0; i < n; ++i) {
+      auto start = steady::now();
+      std::vector<std::string> first{"SET", "weft:bench:client", "1", "NX", "PX", "10000"};
+      (void)co_await client->call(std::move(first), weft::clock::now() + 2s);
+      std::vector<std::string> second{"DEL", "weft:bench:client"};
+      (void)co_await client->call(std::move(second), weft::clock::now() + 2s);
+      out.push_back(micros(steady::now() - start));
+    }
+    co_return out;
+  };
+  auto weft_case = [&](int n) -> weft::task<std::vector<double>> {
+    std::vector<double> out;
+    for (int i = 0; i < n; ++i) {
+      auto start = steady::now();
+      auto held = co_await (*store)->acquire(request("bench-uncontended"), weft::context::background());
+      if (!held) {
+        std::fprintf(stderr, "acquire failed: %s\n", std::string(held.error().message()).c_str());
+        std::exit(70);
+      }
+      (void)co_await held->release();
+      out.push_back(micros(steady::now() - start));
+    }
+    co_return out;
+  };
+
+  // Warm-up, then interleaved rounds.
+  for (int round = -1; round < rounds; ++round) {
+    const int n = round < 0 ? 200 : per_round;
+    for (const auto& name : sync_cases) {
+      if (!only.empty() && only != name) continue;
+      for (int i = 0; i < n; ++i) {
+        auto start = steady::now();
+        sync_pair(name);
+        if (round >= 0) samples[name].push_back(micros(steady::now() - start));
+      }
+    }
+    if (only.empty() || only == "client") {
+      auto got = rt->block_on(client_case(n));
+      if (round >= 0) samples["client"].insert(samples["client"].end(), got.begin(), got.end());
+    }
+    if (only.empty() || only == "weft") {
+      auto got = rt->block_on(weft_case(n));
+      if (round >= 0) samples["weft"].insert(samples["weft"].end(), got.begin(), got.end());
+    }
+  }
+  for (const char* name : {"floor", "naive", "scripts", "client", "weft"}) {
+    if (!samples.count(name)) continue;
+    auto s = summarize(samples[name]);
+    std::printf("%s_median %.2f us\n%s_p99 %.2f us\n", name, s.median_us, name, s.p99_us);
+  }
+  std::fflush(stdout);
+  redisFree(raw);
+  if (!only.empty() && only != "contended") return 0;
+
+  for (int clients : {8, 64}) {
+    std::vector<std::shared_ptr<weft::lock::store>> stores;
+    for (int i = 0; i < clients; ++i) stores.push_back(*weft::lock::open(uri));
+    auto name = "bench-contended-" + std::to_string(clients);
+    std::atomic<long long> acquisitions{0};
+    std::atomic<bool> stop{false};
+    std::mutex handoff_mutex;
+    std::vector<double> handoffs;
+    std::atomic<long long> released_at{0};  // steady ns when the last holder called release()
+    // Connect every client first so that set-up is not measured.
+    rt->block_on([&]() -> weft::task<void> {
+      for (auto& s : stores) {
+        auto held = co_await s->acquire(request(name + "-warm"), weft::context::background());
+        if (held) (void)co_await held->release();
+      }
+    }());
+    auto before = command_stats(host, port);
+    auto start = steady::now();
+    rt->block_on([&]() -> weft::task<void> {
+      std::vector<weft::join_handle<void>> tasks;
+      for (int i = 0; i < clients; ++i) {
+        tasks.push_back(weft::go([&, i]() -> weft::task<void> {
+          while (!stop.load()) {
+            auto held = co_await stores[i]->acquire(request(name), weft::context::background());
+            if (!held) {
+              std::fprintf(stderr, "acquire failed: %s\n", std::string(held.error().message()).c_str());
+              std::exit(70);
+            }
+            auto now = steady::now().time_since_epoch().count();
+            auto previous = released_at.exchange(0);
+            if (previous != 0) {
+              std::lock_guard guard(handoff_mutex);
+              handoffs.push_back(static_cast<double>(now - previous) / 1000.0);
+            }
+            acquisitions.fetch_add(1);
+            released_at.store(steady::now().time_since_epoch().count());
+            (void)co_await held->release();
+          }
+        }));
+      }
+      co_await weft::sleep_for(std::chrono::duration_cast<weft::clock::duration>(std::chrono::duration<double>(seconds)));
+      stop.store(true);
+      for (auto& t : tasks) co_await std::move(t);
+    }());
+    double elapsed = std::chrono::duration<double>(steady::now() - start).count();
+    auto after = command_stats(host, port);
+    long long sent = 0;
+    long long total = 0;
+    for (auto& [cmd, calls] : after) {
+      long long delta = calls - (before.count(cmd) ? before[cmd] : 0);
+      if (cmd == "info") continue;
+      total += delta;
+      if (cmd == "evalsha" || cmd == "eval" || cmd == "ping" || cmd == "subscribe" || cmd == "auth" || cmd == "select")
+        sent += delta;
+    }
+    auto h = summarize(handoffs);
+    long long n = acquisitions.load();
+    std::printf("contended_%d_throughput %.0f acquisitions/s\n", clients, static_cast<double>(n) / elapsed);
+    std::printf("contended_%d_handoff_median %.2f us\ncontended_%d_handoff_p99 %.2f us\n", clients, h.median_us,
+                clients, h.p99_us);
+    std::printf("contended_%d_commands_sent %.2f per acquisition\n", clients,
+                n ? static_cast<double>(sent) / static_cast<double>(n) : 0.0);
+    std::printf("contended_%d_commands_total %.2f per acquisition\n", clients,
+                n ? static_cast<double>(total) / static_cast<double>(n) : 0.0);
+    std::fflush(stdout);
+  }
+  return 0;
+}

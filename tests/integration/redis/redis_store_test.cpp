@@ -1,0 +1,285 @@
+// The redis:// store against a real redis-server: grants, FIFO hand-off by
+// push, fencing tokens, ownership checks and authentication.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <hiredis/hiredis.h>
+
+#include "redis_test_support.hpp"
+#include "scripts.hpp"
+#include "weft/context.hpp"
+#include "weft/go.hpp"
+#include "weft/lock/store.hpp"
+#include "weft/runtime.hpp"
+#include "weft/sleep.hpp"
+
+using namespace std::chrono_literals;
+using weft::context;
+using weft::errc;
+using weft::task;
+namespace lock = weft::lock;
+
+namespace {
+
+std::string unique_name(const std::string& base) {
+  return base + "-" + std::to_string(::getpid()) + "-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+lock::acquire_request mutex_request(const std::string& name, bool wait = true,
+                                    std::chrono::nanoseconds ttl = std::chrono::seconds(10)) {
+  lock::acquire_request r;
+  r.kind = lock::recipe::mutex;
+  r.name = name;
+  r.wait = wait;
+  r.options.ttl = ttl;
+  return r;
+}
+
+std::shared_ptr<lock::store> open_or_fail(const std::string& uri) {
+  auto s = lock::open(uri);
+  EXPECT_TRUE(s) << (s ? "" : std::string(s.error().message()));
+  return s ? *s : nullptr;
+}
+
+class redis_store : public ::testing::Test {
+ protected:
+  std::string uri_ = weft::test::env_or_fail("WEFT_TEST_REDIS");
+  weft::runtime runtime_{weft::runtime_options{.workers = 2}};
+};
+
+TEST_F(redis_store, acquire_then_release_gives_rising_tokens) {
+  ASSERT_FALSE(uri_.empty());
+  auto store = open_or_fail(uri_);
+  ASSERT_TRUE(store);
+  auto name = unique_name("basic");
+  runtime_.block_on([&]() -> task<void> {
+    std::uint64_t last = 0;
+    for (int i = 0; i < 20; ++i) {
+      auto held = co_await store->acquire(mutex_request(name), context::background());
+      EXPECT_TRUE(held) << (held ? "" : std::string(held.error().message()));
+      if (!held) co_return;
+      EXPECT_GT(held->token(), last);
+      last = held->token();
+      auto released = co_await held->release();
+      EXPECT_TRUE(released) << (released ? "" : std::string(released.error().message()));
+    }
+  }());
+}
+
+TEST_F(redis_store, try_acquire_of_a_held_lock_is_contended) {
+  auto store = open_or_fail(uri_);
+  ASSERT_TRUE(store);
+  auto name = unique_name("try");
+  runtime_.block_on([&]() -> task<void> {
+    auto held = co_await store->acquire(mutex_request(name), context::background());
+    EXPECT_TRUE(held);
+    auto again = co_await store->acquire(mutex_request(name, false), context::background());
+    EXPECT_FALSE(again);
+    if (!again) { EXPECT_EQ(again.error().code(), errc::contended); }
+    (void)co_await held->release();
+    auto now_free = co_await store->acquire(mutex_request(name, false), context::background());
+    EXPECT_TRUE(now_free);
+  }());
+}
+
+TEST_F(redis_store, waiters_are_served_in_arrival_order_by_push) {
+  auto store = open_or_fail(uri_);
+  ASSERT_TRUE(store);
+  auto name = unique_name("fifo");
+  runtime_.block_on([&]() -> task<void> {
+    auto first = co_await store->acquire(mutex_request(name), context::background());
+    EXPECT_TRUE(first);
+    std::mutex order_mutex;
+    std::vector<int> order;
+    std::vector<weft::join_handle<void>> waiters;
+    for (int i = 0; i < 5; ++i) {
+      waiters.push_back(weft::go([&, i]() -> task<void> {
+        auto held = co_await store->acquire(mutex_request(name), context::background());
+        EXPECT_TRUE(held);
+        {
+          std::lock_guard guard(order_mutex);
+          order.push_back(i);
+        }
+        co_await weft::sleep_for(5ms);
+        (void)co_await held->release();
+      }));
+      co_await weft::sleep_for(30ms);  // arrive one after the other
+    }
+    (void)co_await first->release();
+    for (auto& w : waiters) co_await std::move(w);
+    EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4}));
+  }());
+}
+
+TEST_F(redis_store, cancelled_waiter_leaves_the_queue) {
+  auto store = open_or_fail(uri_);
+  ASSERT_TRUE(store);
+  auto name = unique_name("cancel");
+  runtime_.block_on([&]() -> task<void> {
+    auto first = co_await store->acquire(mutex_request(name), context::background());
+    EXPECT_TRUE(first);
+    auto [ctx, cancel] = weft::with_timeout(context::background(), 100ms);
+    auto gave_up = co_await store->acquire(mutex_request(name), ctx);
+    EXPECT_FALSE(gave_up);
+    if (!gave_up) { EXPECT_EQ(gave_up.error().code(), errc::deadline_exceeded); }
+    auto second = weft::go([&]() -> task<void> {
+      auto held = co_await store->acquire(mutex_request(name), context::background());
+      EXPECT_TRUE(held);
+    });
+    co_await weft::sleep_for(20ms);
+    auto start = std::chrono::steady_clock::now();
+    (void)co_await first->release();
+    co_await std::move(second);
+    // The cancelled waiter was ahead in the queue; it must not stall the next one.
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 900ms);
+  }());
+}
+
+TEST_F(redis_store, a_non_holder_cannot_release_or_renew) {
+  auto store = open_or_fail(uri_);
+  ASSERT_TRUE(store);
+  auto name = unique_name("owner");
+  std::string port = weft::test::env_or_fail("WEFT_TEST_REDIS_PORT");
+  std::string cli = weft::test::env_or_fail("WEFT_TEST_REDIS_CLI");
+  runtime_.block_on([&]() -> task<void> {
+    auto held = co_await store->acquire(mutex_request(name, true, 600ms), context::background());
+    EXPECT_TRUE(held);
+    // Someone without the owner id runs the release and renew scripts directly.
+    std::string prefix = "weft:lock:mutex:{" + name + "}:";
+    std::string key = "'" + prefix + "x'";
+    redisContext* raw = redisConnect("127.0.0.1", std::stoi(port));
+    EXPECT_TRUE(raw && !raw->err);
+    std::vector<std::string> keys;
+    for (const char* suffix : {"x", "s", "k", "q", "qt", "qs", "t", "v"}) keys.push_back(prefix + suffix);
+    auto run = [&](const char* script, std::vector<std::string> arguments) -> long long {
+      std::vector<std::string> argv{"EVAL", script, "8"};
+      argv.insert(argv.end(), keys.begin(), keys.end());
+      argv.insert(argv.end(), arguments.begin(), arguments.end());
+      std::vector<const char*> pointers;
+      std::vector<size_t> lengths;
+      for (auto& a : argv) {
+        pointers.push_back(a.data());
+        lengths.push_back(a.size());
+      }
+      auto* r = static_cast<redisReply*>(redisCommandArgv(raw, static_cast<int>(argv.size()), pointers.data(), lengths.data()));
+      long long value = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+      if (r) freeReplyObject(r);
+      return value;
+    };
+    std::string forged = "00000000000000000000000000000000|pid 1";
+    EXPECT_EQ(run(lock::redis_detail::release_script, {"x", forged, "", ""}), 0);
+    EXPECT_EQ(run(lock::redis_detail::renew_script, {"x", forged, "60000"}), 0);
+    redisFree(raw);
+    auto forged_try = co_await store->acquire(mutex_request(name, false), context::background());
+    EXPECT_FALSE(forged_try) << "the forged release freed the lock";
+    // Take it away behind the holder's back, as an expiry would: the old holder's
+    // renewal must fail (lost() fires) and its release must not free the new holder.
+    EXPECT_TRUE(weft::test::run_quiet(cli + " -p " + port + " DEL " + key));
+    auto thief = co_await store->acquire(mutex_request(name, false), context::background());
+    EXPECT_TRUE(thief);
+    for (int i = 0; i < 100 && !held->is_lost(); ++i) co_await weft::sleep_for(10ms);
+    EXPECT_TRUE(held->is_lost());
+    auto released = co_await held->release();
+    EXPECT_FALSE(released);
+    if (!released) { EXPECT_EQ(released.error().code(), errc::lease_lost); }
+    auto still = co_await store->acquire(mutex_request(name, false), context::background());
+    EXPECT_FALSE(still) << "the stale holder's release freed the new holder's lock";
+    EXPECT_FALSE(thief->is_lost());
+  }());
+}
+
+TEST_F(redis_store, wrong_password_gives_a_clear_error) {
+  std::string auth = weft::test::env_or_fail("WEFT_TEST_REDIS_AUTH");
+  ASSERT_FALSE(auth.empty());
+  auto address = auth.substr(std::string("redis://").size());
+  auto store = open_or_fail("redis://:not-the-password@" + address);
+  ASSERT_TRUE(store);
+  runtime_.block_on([&]() -> task<void> {
+    auto held = co_await store->acquire(mutex_request("auth"), context::background());
+    EXPECT_FALSE(held);
+    if (!held) {
+      EXPECT_EQ(held.error().code(), errc::permission_denied);
+      std::string message(held.error().message());
+      EXPECT_NE(message.find("refused the credentials"), std::string::npos) << message;
+      EXPECT_EQ(message.find("not-the-password"), std::string::npos) << "the password leaked: " << message;
+    }
+  }());
+  auto no_password = open_or_fail(auth);
+  runtime_.block_on([&]() -> task<void> {
+    auto held = co_await no_password->acquire(mutex_request("auth"), context::background());
+    EXPECT_FALSE(held);
+    if (!held) {
+      EXPECT_EQ(held.error().code(), errc::permission_denied);
+      EXPECT_NE(std::string(held.error().message()).find("needs a password"), std::string::npos)
+          << held.error().message();
+    }
+  }());
+}
+
+TEST_F(redis_store, password_from_file_and_acl_user_are_accepted) {
+  std::string auth = weft::test::env_or_fail("WEFT_TEST_REDIS_AUTH");
+  std::string password = weft::test::env_or_fail("WEFT_TEST_REDIS_AUTH_PASSWORD");
+  auto file = std::filesystem::temp_directory_path() / ("weft-redis-password-" + std::to_string(::getpid()));
+  {
+    std::ofstream out(file);
+    out << password << "\n";
+  }
+  std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  auto from_file = open_or_fail(auth + "?password_file=" + file.string());
+  std::string acl_user = weft::test::env_or_fail("WEFT_TEST_REDIS_ACL_USER");
+  std::string acl_password = weft::test::env_or_fail("WEFT_TEST_REDIS_ACL_PASSWORD");
+  auto as_user = open_or_fail("redis://" + acl_user + ":" + acl_password + "@" + uri_.substr(8));
+  ASSERT_TRUE(from_file && as_user);
+  runtime_.block_on([&]() -> task<void> {
+    auto a = co_await from_file->acquire(mutex_request(unique_name("file")), context::background());
+    EXPECT_TRUE(a) << (a ? "" : std::string(a.error().message()));
+    auto b = co_await as_user->acquire(mutex_request(unique_name("acl")), context::background());
+    EXPECT_TRUE(b) << (b ? "" : std::string(b.error().message()));
+  }());
+  std::filesystem::remove(file);
+}
+
+TEST_F(redis_store, password_from_environment_is_used) {
+  std::string auth = weft::test::env_or_fail("WEFT_TEST_REDIS_AUTH");
+  std::string password = weft::test::env_or_fail("WEFT_TEST_REDIS_AUTH_PASSWORD");
+  ::setenv("WEFT_REDIS_PASSWORD", password.c_str(), 1);
+  auto store = open_or_fail(auth);
+  ::unsetenv("WEFT_REDIS_PASSWORD");
+  ASSERT_TRUE(store);
+  runtime_.block_on([&]() -> task<void> {
+    auto a = co_await store->acquire(mutex_request(unique_name("env")), context::background());
+    EXPECT_TRUE(a) << (a ? "" : std::string(a.error().message()));
+  }());
+}
+
+TEST_F(redis_store, unreachable_server_is_a_clear_error) {
+  auto store = open_or_fail("redis://127.0.0.1:" + std::to_string(weft::test::free_port()));
+  ASSERT_TRUE(store);
+  runtime_.block_on([&]() -> task<void> {
+    auto a = co_await store->acquire(mutex_request("nobody"), context::background());
+    EXPECT_FALSE(a);
+    if (!a) {
+      EXPECT_EQ(a.error().code(), errc::unreachable);
+      EXPECT_NE(std::string(a.error().message()).find("cannot connect"), std::string::npos) << a.error().message();
+    }
+  }());
+}
+
+TEST_F(redis_store, malformed_uris_are_rejected) {
+  for (const char* bad : {"redis://", "redis://a:1,b:2", "redis://h:6379/notanumber", "redlock://h:1,h:2",
+                          "redis://h:6379?bogus=1", "redis://h?password_file=/nonexistent/file"}) {
+    auto s = lock::open(bad);
+    EXPECT_FALSE(s) << bad;
+    if (!s) {
+      EXPECT_EQ(s.error().code(), errc::invalid_argument) << bad;
+    }
+  }
+}
+
+}  // namespace
