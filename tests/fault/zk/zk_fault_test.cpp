@@ -1,0 +1,486 @@
+// zk:// under faults: a holder killed, paused past its session, cut off from
+// the network, and the ensemble's leader killed while clients hold and wait.
+//
+// Holders that must die or freeze run in child processes: this binary
+// re-executes itself with WEFT_ZK_FAULT_CHILD set, and main() runs the
+// child's part instead of the tests.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "weft/lock/fence.hpp"
+#include "weft/lock/mutex.hpp"
+#include "zk_session.hpp"
+#include "zk_store.hpp"
+#include "zk_test_support.hpp"
+
+extern char** environ;
+
+namespace weft::lock::zk {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::open_or_fail;
+using testing::unique_name;
+
+void append_line(const std::string& path, const std::string& line) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  const std::string text = line + "\n";
+  (void)!::write(fd, text.data(), text.size());
+  ::close(fd);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::string env_or_empty(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+// ---- the child: hold the lock, write through the fence until the lease is lost ----
+
+int run_holder_child() {
+  const std::string uri = env_or_empty("WEFT_ZK_FAULT_URI");
+  const std::string name = env_or_empty("WEFT_ZK_FAULT_NAME");
+  const std::string report = env_or_empty("WEFT_ZK_FAULT_REPORT");
+  const std::string fence_path = env_or_empty("WEFT_ZK_FAULT_FENCE");
+  runtime_options options;
+  options.workers = 1;
+  runtime rt(options);
+  auto opened = open(uri);
+  if (!opened) {
+    append_line(report, "error open " + std::string(opened.error().message()));
+    return 2;
+  }
+  auto fence_file = file_fence::open(fence_path);
+  if (!fence_file) {
+    append_line(report, "error fence " + std::string(fence_file.error().message()));
+    return 2;
+  }
+  return rt.block_on([&]() -> task<int> {
+    auto m = mutex::make(*opened, name).value();
+    auto held = co_await m.lock(context{});
+    if (!held) {
+      append_line(report, "error lock " + std::string(held.error().message()));
+      co_return 2;
+    }
+    const std::uint64_t token = held->token();
+    append_line(report, "held " + std::to_string(token));
+    for (int round = 0; round < 100000; ++round) {
+      if (held->is_lost()) {
+        append_line(report, "lost " + held->lost_reason());
+        // Once the parent says a newer holder has written, try one stale
+        // write on purpose: the fence must refuse it.
+        for (int i = 0; i < 3000 && ::access((report + ".go").c_str(), F_OK) != 0; ++i) co_await sleep_for(20ms);
+        auto stale = fence_file->guarded(token, [&]() -> result<void> {
+          append_line(report + ".data", "stale write " + std::to_string(token));
+          return {};
+        });
+        append_line(report, stale ? "stale-accepted " + std::to_string(token) : "rejected " + std::to_string(token));
+        co_return 0;
+      }
+      // The parent asks for a pause by file: the child stops itself here,
+      // outside the fence's critical section (a holder frozen while inside
+      // file_fence would block the fence file itself).
+      if (::unlink((report + ".stop").c_str()) == 0) ::raise(SIGSTOP);
+      auto wrote = fence_file->guarded(token, [&]() -> result<void> {
+        append_line(report + ".data", "write " + std::to_string(token));
+        return {};
+      });
+      if (!wrote) append_line(report, "rejected-before-lost " + std::to_string(token));
+      co_await sleep_for(20ms);
+    }
+    co_return 3;
+  }());
+}
+
+
+// ---- the parent side ----
+
+struct child_process {
+  pid_t pid = -1;
+  std::string report;
+
+  ~child_process() {
+    if (pid > 0) {
+      ::kill(pid, SIGCONT);
+      ::kill(pid, SIGKILL);
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+    }
+  }
+  // Waits (up to `limit`) for a line starting with `prefix` in the report.
+  std::string wait_for(const std::string& prefix, std::chrono::milliseconds limit) const {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      std::istringstream lines(read_file(report));
+      for (std::string line; std::getline(lines, line);) {
+        if (line.rfind(prefix, 0) == 0) return line;
+        if (line.rfind("error", 0) == 0) return line;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return {};
+  }
+  // SIGSTOP, taken by the child itself between two fenced writes.
+  bool pause(std::chrono::milliseconds limit) const {
+    append_line(report + ".stop", "stop");
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+      const auto close = stat.rfind(')');
+      if (close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'T') return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  }
+  int wait_exit(std::chrono::milliseconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      int status = 0;
+      if (::waitpid(pid, &status, WNOHANG) == pid) {
+        pid = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return -1;
+  }
+};
+
+std::unique_ptr<child_process> spawn_holder(const std::string& uri, const std::string& name,
+                                            const std::string& fence_path) {
+  auto child = std::make_unique<child_process>();
+  child->report = fence_path + ".report";
+  std::vector<std::string> env_text;
+  for (char** e = environ; *e != nullptr; ++e) env_text.emplace_back(*e);
+  env_text.push_back("WEFT_ZK_FAULT_CHILD=hold");
+  env_text.push_back("WEFT_ZK_FAULT_URI=" + uri);
+  env_text.push_back("WEFT_ZK_FAULT_NAME=" + name);
+  env_text.push_back("WEFT_ZK_FAULT_REPORT=" + child->report);
+  env_text.push_back("WEFT_ZK_FAULT_FENCE=" + fence_path);
+  std::vector<char*> envp;
+  for (auto& s : env_text) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  char self[] = "/proc/self/exe";
+  char* argv[] = {self, nullptr};
+  if (::posix_spawn(&child->pid, "/proc/self/exe", nullptr, nullptr, argv, envp.data()) != 0) {
+    ADD_FAILURE() << "posix_spawn failed";
+    child->pid = -1;
+  }
+  return child;
+}
+
+std::string temp_path(const std::string& stem) {
+  const char* dir = std::getenv("TMPDIR");
+  return std::string(dir && *dir ? dir : "/tmp") + "/" + unique_name(stem);
+}
+
+std::uint64_t token_of(const std::string& line) {
+  const auto space = line.find(' ');
+  return space == std::string::npos ? 0 : std::stoull(line.substr(space + 1));
+}
+
+runtime_options two_workers() {
+  runtime_options options;
+  options.workers = 2;
+  return options;
+}
+
+TEST(zk_fault, killed_holder_frees_the_lock_when_its_session_expires) {
+  const std::string uri = testing::standalone_uri("session_timeout=2s");
+  const std::string name = unique_name("kill9");
+  const std::string fence_path = temp_path("kill9-fence");
+  auto child = spawn_holder(uri, name, fence_path);
+  const std::string held = child->wait_for("held", 20s);
+  ASSERT_EQ(held.rfind("held", 0), 0u) << "child: " << held;
+  const std::uint64_t child_token = token_of(held);
+
+  runtime rt(two_workers());
+  auto store = open_or_fail(uri);
+  ASSERT_NE(store, nullptr);
+  auto m = mutex::make(store, name).value();
+  ::kill(child->pid, SIGKILL);
+  const auto killed_at = std::chrono::steady_clock::now();
+  auto got = rt.block_on([&]() -> task<result<lease>> {
+    auto [bounded, cancel] = with_timeout(context{}, 20s);
+    auto l = co_await m.lock(bounded);
+    cancel();
+    co_return l;
+  }());
+  const auto waited = std::chrono::steady_clock::now() - killed_at;
+  ASSERT_TRUE(got) << got.error().message();
+  EXPECT_GT(got->token(), child_token);
+  std::printf("[ info ] next waiter got the lock %lld ms after kill -9 (session timeout 2 s)\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()));
+  rt.block_on([&]() -> task<void> { (void)co_await got->release(); }());
+}
+
+TEST(zk_fault, paused_holder_loses_its_lease_and_the_fence_rejects_its_stale_write) {
+  const std::string uri = testing::standalone_uri("session_timeout=2s");
+  const std::string name = unique_name("pause");
+  const std::string fence_path = temp_path("pause-fence");
+  auto child = spawn_holder(uri, name, fence_path);
+  const std::string held = child->wait_for("held", 20s);
+  ASSERT_EQ(held.rfind("held", 0), 0u) << "child: " << held;
+  const std::uint64_t child_token = token_of(held);
+
+  ASSERT_TRUE(child->pause(10s)) << "the holder did not stop";
+  runtime rt(two_workers());
+  auto store = open_or_fail(uri);
+  ASSERT_NE(store, nullptr);
+  auto m = mutex::make(store, name).value();
+  auto got = rt.block_on([&]() -> task<result<lease>> {
+    auto [bounded, cancel] = with_timeout(context{}, 20s);
+    auto l = co_await m.lock(bounded);
+    cancel();
+    co_return l;
+  }());
+  ASSERT_TRUE(got) << got.error().message();
+  EXPECT_GT(got->token(), child_token);
+  // The new holder writes through the fence: the high-water mark moves up.
+  auto fence_file = file_fence::open(fence_path);
+  ASSERT_TRUE(fence_file);
+  ASSERT_TRUE(fence_file->admit(got->token()));
+  append_line(child->report + ".go", "go");
+
+  ::kill(child->pid, SIGCONT);
+  EXPECT_EQ(child->wait_exit(20s), 0) << read_file(child->report);
+  const std::string report = read_file(child->report);
+  EXPECT_NE(report.find("\nlost "), std::string::npos) << "lost() never fired in the paused holder:\n" << report;
+  EXPECT_NE(report.find("\nrejected "), std::string::npos)
+      << "the paused holder's stale write was not rejected by the fence:\n" << report;
+  EXPECT_EQ(report.find("stale-accepted"), std::string::npos) << report;
+  auto highest = fence_file->highest();
+  ASSERT_TRUE(highest);
+  EXPECT_EQ(*highest, got->token());
+  rt.block_on([&]() -> task<void> { (void)co_await got->release(); }());
+}
+
+// ---- the ensemble ----
+
+std::string control(const std::string& args) {
+  const std::string script = testing::required_env("WEFT_TEST_ZK_CONTROL");
+  const std::string dir = testing::required_env("WEFT_TEST_ZK_DIR");
+  const std::string command = "bash " + script + " " + args.substr(0, args.find(' ')) + " " + dir +
+                              (args.find(' ') == std::string::npos ? "" : args.substr(args.find(' '))) + " 2>&1";
+  std::string out;
+  if (FILE* p = ::popen(command.c_str(), "r")) {
+    char buffer[256];
+    while (std::fgets(buffer, sizeof buffer, p)) out += buffer;
+    const int status = ::pclose(p);
+    if (status != 0) ADD_FAILURE() << command << " failed: " << out;
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+std::vector<std::string> ensemble_ports() {
+  std::istringstream in(testing::required_env("WEFT_TEST_ZK_PORTS"));
+  std::vector<std::string> out;
+  for (std::string p; in >> p;) out.push_back(p);
+  return out;
+}
+
+std::string ensemble_uri_for(const std::vector<std::string>& ports, const std::string& query) {
+  const std::string base = testing::required_env("WEFT_TEST_ZK_ENSEMBLE");
+  const auto path = base.find('/', base.find("://") + 3);
+  std::string hosts;
+  for (const auto& p : ports) hosts += (hosts.empty() ? "" : ",") + std::string("127.0.0.1:") + p;
+  return "zk://" + hosts + base.substr(path) + "?" + query;
+}
+
+TEST(zk_fault, killing_the_ensemble_leader_never_makes_two_holders_and_work_resumes) {
+  auto ports = ensemble_ports();
+  ASSERT_EQ(ports.size(), 3u);
+  const std::string uri = ensemble_uri_for(ports, "session_timeout=4s&connect_timeout=30s");
+  const std::string name = unique_name("leader-kill");
+  runtime rt(two_workers());
+  std::vector<std::shared_ptr<store>> stores;
+  for (int i = 0; i < 4; ++i) {
+    stores.push_back(open_or_fail(uri));
+    ASSERT_NE(stores.back(), nullptr);
+  }
+
+  std::mutex holders_mutex;
+  std::vector<std::shared_ptr<lease_state>> inside;  // current holders
+  std::atomic<int> double_holders{0}, errors{0}, before{0}, after{0}, lost{0};
+  std::atomic<bool> killed{false}, stop{false};
+  std::string last_error;
+  fence guard;
+
+  const std::string leader = control("leader");
+  ASSERT_FALSE(leader.empty());
+  rt.block_on([&]() -> task<void> {
+    std::vector<join_handle<void>> workers;
+    for (std::size_t w = 0; w < stores.size(); ++w) {
+      workers.push_back(go([&, w]() -> task<void> {
+        auto m = mutex::make(stores[w], name).value();
+        while (!stop.load()) {
+          auto [bounded, cancel] = with_timeout(context{}, 30s);
+          auto held = co_await m.lock(bounded);
+          cancel();
+          if (!held) {
+            errors.fetch_add(1);
+            std::lock_guard lock(holders_mutex);
+            last_error = std::string(held.error().message());
+            co_await sleep_for(100ms);
+            continue;
+          }
+          {
+            std::lock_guard lock(holders_mutex);
+            // Anyone else still inside must have been told it lost the lease.
+            for (const auto& other : inside) {
+              if (!other->is_lost()) double_holders.fetch_add(1);
+            }
+            inside.push_back(held->state());
+          }
+          (void)guard.admit(held->token());
+          (killed.load() ? after : before).fetch_add(1);
+          co_await sleep_for(20ms);
+          if (held->is_lost()) lost.fetch_add(1);
+          {
+            std::lock_guard lock(holders_mutex);
+            std::erase(inside, held->state());
+          }
+          (void)co_await held->release();
+        }
+      }));
+    }
+    co_await sleep_for(2s);
+    control("kill " + leader);
+    killed = true;
+    const auto killed_at = clock::now();
+    // Work must resume after the election: wait for 20 grants after the kill.
+    while (after.load() < 20 && clock::now() - killed_at < 40s) co_await sleep_for(50ms);
+    stop = true;
+    for (auto& h : workers) co_await std::move(h);
+  }());
+  control("restart " + leader);
+  control("wait");
+  EXPECT_EQ(double_holders.load(), 0);
+  EXPECT_GT(before.load(), 0);
+  EXPECT_GE(after.load(), 20) << "work did not resume after the leader was killed; last error: " << last_error;
+  EXPECT_EQ(errors.load(), 0) << last_error;
+  std::printf("[ info ] leader %s killed: %d grants before, %d after, %d leases lost, %llu stale writes fenced\n",
+              leader.c_str(), before.load(), after.load(), lost.load(),
+              static_cast<unsigned long long>(guard.rejected()));
+}
+
+bool iptables_usable() {
+  return std::system("iptables -w -L INPUT -n >/dev/null 2>&1") == 0;
+}
+
+TEST(zk_fault, a_client_cut_off_from_the_ensemble_loses_its_lease_while_others_go_on) {
+  auto ports = ensemble_ports();
+  ASSERT_EQ(ports.size(), 3u);
+  // The victim talks only to member 1; everyone else only to members 2 and 3.
+  const std::string victim_uri = ensemble_uri_for({ports[0]}, "session_timeout=3s");
+  const std::string others_uri = ensemble_uri_for({ports[1], ports[2]}, "session_timeout=3s&connect_timeout=30s");
+  const std::string name = unique_name("cutoff");
+  const std::string fence_path = temp_path("cutoff-fence");
+  auto child = spawn_holder(victim_uri, name, fence_path);
+  const std::string held = child->wait_for("held", 20s);
+  ASSERT_EQ(held.rfind("held", 0), 0u) << "child: " << held;
+  const std::uint64_t child_token = token_of(held);
+
+  // Cut the victim off: drop every packet to member 1's client port (the
+  // ensemble's own traffic uses other ports), or freeze it without iptables.
+  const bool use_iptables = iptables_usable();
+  const std::string rule = "INPUT -p tcp -i lo --dport " + ports[0] + " -j DROP";
+  if (use_iptables) {
+    ASSERT_EQ(std::system(("iptables -w -I " + rule).c_str()), 0);
+  } else {
+    ASSERT_TRUE(child->pause(10s)) << "the victim did not stop";
+  }
+  struct restore {
+    bool iptables;
+    std::string rule;
+    pid_t pid;
+    ~restore() {
+      if (iptables) (void)!std::system(("iptables -w -D " + rule + " 2>/dev/null").c_str());
+      else if (pid > 0) ::kill(pid, SIGCONT);
+    }
+  } restore_guard{use_iptables, rule, child->pid};
+
+  runtime rt(two_workers());
+  std::vector<std::shared_ptr<store>> stores{open_or_fail(others_uri), open_or_fail(others_uri)};
+  ASSERT_NE(stores[0], nullptr);
+  ASSERT_NE(stores[1], nullptr);
+  std::atomic<int> grants{0};
+  std::atomic<std::uint64_t> lowest{~0ull};
+  rt.block_on([&]() -> task<void> {
+    std::vector<join_handle<void>> workers;
+    for (auto& s : stores) {
+      workers.push_back(go([&, s]() -> task<void> {
+        auto m = mutex::make(s, name).value();
+        for (int i = 0; i < 5; ++i) {
+          auto [bounded, cancel] = with_timeout(context{}, 30s);
+          auto l = co_await m.lock(bounded);
+          cancel();
+          EXPECT_TRUE(l) << (l ? "" : std::string(l.error().message()));
+          if (!l) co_return;
+          std::uint64_t seen = lowest.load();
+          while (l->token() < seen && !lowest.compare_exchange_weak(seen, l->token())) {
+          }
+          grants.fetch_add(1);
+          co_await sleep_for(10ms);
+          (void)co_await l->release();
+        }
+      }));
+    }
+    for (auto& h : workers) co_await std::move(h);
+  }());
+  EXPECT_EQ(grants.load(), 10) << "the others did not go on";
+  EXPECT_GT(lowest.load(), child_token);
+  {
+    auto fence_file = file_fence::open(fence_path);
+    ASSERT_TRUE(fence_file);
+    ASSERT_TRUE(fence_file->admit(lowest.load()));
+    append_line(child->report + ".go", "go");
+  }
+
+  // Reconnect the victim: it must report the loss and stop.
+  if (use_iptables) {
+    restore_guard.iptables = false;
+    restore_guard.pid = -1;
+    EXPECT_EQ(std::system(("iptables -w -D " + rule).c_str()), 0);
+  } else {
+    ::kill(child->pid, SIGCONT);
+    restore_guard.pid = -1;
+  }
+  EXPECT_EQ(child->wait_exit(30s), 0) << read_file(child->report);
+  const std::string report = read_file(child->report);
+  EXPECT_NE(report.find("\nlost "), std::string::npos) << report;
+  EXPECT_NE(report.find("\nrejected "), std::string::npos) << report;
+  EXPECT_EQ(report.find("stale-accepted"), std::string::npos) << report;
+  std::printf("[ info ] victim cut off with %s\n", use_iptables ? "iptables" : "SIGSTOP");
+}
+
+}  // namespace
+}  // namespace weft::lock::zk
+
+int main(int argc, char** argv) {
+  if (weft::lock::zk::env_or_empty("WEFT_ZK_FAULT_CHILD") == "hold") return weft::lock::zk::run_holder_child();
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
