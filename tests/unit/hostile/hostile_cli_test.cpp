@@ -1,0 +1,130 @@
+// Hostile input to the weft CLI: each bad invocation of `weft lock` /
+// `weft sem` exits 64 (EX_USAGE) with a message on stderr, never runs the
+// command, never echoes a planted secret, and leaves the store untouched.
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "hostile_support.hpp"
+
+namespace {
+
+using weft::hostile::planted_secret;
+using weft::hostile::sandbox;
+
+struct run_result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string read_all(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// Runs the weft binary with `args` (no shell), WEFT_STORE unset.
+run_result run_weft(const std::vector<std::string>& args, const std::string& scratch) {
+  const std::string out = scratch + "/out", err = scratch + "/err";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::unsetenv("WEFT_STORE");
+    FILE* o = std::freopen(out.c_str(), "w", stdout);
+    FILE* e = std::freopen(err.c_str(), "w", stderr);
+    (void)o;
+    (void)e;
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(WEFT_BINARY));
+    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(WEFT_BINARY, argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  run_result r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_all(out);
+  r.err = read_all(err);
+  return r;
+}
+
+TEST(hostile_cli, bad_invocations_exit_64_with_a_message_and_change_nothing) {
+  sandbox box;
+  const std::string store_dir = box.path() + "/store";
+  const std::string store = "file://" + store_dir;
+  const std::string marker = box.path() + "/ran";
+  const std::string scratch = box.path() + "/scratch";
+  ::mkdir(scratch.c_str(), 0700);
+  const std::string secret(planted_secret);
+  const std::vector<std::string> touch = {"--", "/usr/bin/touch", marker};
+  auto with = [&](std::vector<std::string> head, bool command = true) {
+    if (command) head.insert(head.end(), touch.begin(), touch.end());
+    return head;
+  };
+  const std::vector<std::vector<std::string>> cases = {
+      with({"lock", "--store", store, ""}),
+      with({"lock", "--store", store, std::string(5000, 'x')}),
+      with({"lock", "--store", store, "--ttl", "-1s", "n"}),
+      with({"lock", "--store", store, "--ttl", "0", "n"}),
+      with({"lock", "--store", store, "--ttl", "10", "n"}),
+      with({"lock", "--store", store, "--ttl", "99999999999999h", "n"}),
+      with({"lock", "--store", store, "--ttl", "1ms", "n"}),
+      with({"lock", "--store", store, "--wait", "soon", "n"}),
+      with({"lock", "--store", store, "--wait", "-5s", "n"}),
+      with({"lock", "--store", store, "--grace", "1parsec", "n"}),
+      with({"lock", "--store", store, "--wait", "1s", "--no-wait", "n"}),
+      with({"lock", "--store", "ftp://host/dir", "n"}),
+      with({"lock", "--store", "file://relative", "n"}),
+      with({"lock", "--store", "redis://admin:" + secret + "@127.0.0.1:99999", "n"}),
+      with({"lock", "--store", "ftp://admin:" + secret + "@host/dir", "n"}),
+      with({"lock", "--store", "zk://admin:" + secret + "@127.0.0.1:0/weft", "n"}),
+      with({"lock", "--store", store, "n"}, false),
+      with({"lock", "--store", store}, false),
+      with({"lock", "--store", store, "--no-such-flag", "n"}),
+      with({"sem", "--store", store, "--permits", "0", "n"}),
+      with({"sem", "--store", store, "--permits", "9223372036854775808", "n"}),
+      with({"sem", "--store", store, "--permits", "-1", "n"}),
+      with({"sem", "--store", store, "--permits", "many", "n"}),
+  };
+  for (const auto& args : cases) {
+    std::string shown;
+    for (auto& a : args) shown += (a.size() > 60 ? a.substr(0, 60) + "..." : a) + " ";
+    SCOPED_TRACE(shown);
+    run_result r = run_weft(args, scratch);
+    EXPECT_EQ(r.exit_code, 64) << r.err;
+    EXPECT_GE(r.err.size(), 10u) << "no message on stderr";
+    EXPECT_EQ(r.err.find(planted_secret), std::string::npos) << r.err;
+    EXPECT_EQ(r.out.find(planted_secret), std::string::npos) << r.out;
+    EXPECT_FALSE(std::filesystem::exists(marker)) << "the command ran";
+    std::filesystem::remove(marker);
+    if (std::filesystem::exists(store_dir)) {
+      // Opening the store may create its directory; no lock in it.
+      EXPECT_TRUE(std::filesystem::is_empty(store_dir)) << "a lock was created";
+    }
+  }
+}
+
+TEST(hostile_cli, path_like_lock_name_runs_inside_the_store_only) {
+  sandbox box;
+  const std::string store_dir = box.path() + "/store";
+  const std::string scratch = box.path() + "/scratch";
+  ::mkdir(scratch.c_str(), 0700);
+  run_result r = run_weft({"lock", "--store", "file://" + store_dir, "../../escaped", "--", "/bin/true"}, scratch);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(box.path() + "/escaped"));
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(box.path()).parent_path() / "escaped"));
+}
+
+}  // namespace
