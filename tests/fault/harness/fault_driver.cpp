@@ -1,6 +1,6 @@
 // weft-fault: the fault-injection harness's driver, clients and checker.
 //
-//   weft-fault run --store URI | --store-env VAR  [--lock weft|naive|setnx-px]
+//   weft-fault run --store URI | --store-env VAR  [--store-query K=V] [--lock weft|naive|setnx-px]
 //                  [--fault none|kill|pause] [--faults F] [--clients K]
 //                  [--acquisitions N] [--ttl-ms T] [--hold-max-ms H]
 //                  [--seconds S] [--out DIR] [--report FILE] [--expect-violations]
@@ -115,6 +115,9 @@ options parse(int argc, char** argv) {
         std::exit(1);  // a missing server fails, never skips
       }
       o.store = v;
+    } else if (flag == "--store-query") {
+      if (o.store.empty()) usage("--store-query comes after --store or --store-env");
+      o.store += (o.store.find('?') == std::string::npos ? "?" : "&") + value();
     } else if (flag == "--lock") o.lock = value();
     else if (flag == "--fault") o.fault = value();
     else if (flag == "--faults") o.faults = number();
@@ -175,6 +178,28 @@ struct plain_resource {
   }
 };
 
+// One byte per client in out/holding-<pid>: 'H' while it holds the lock, 'I'
+// otherwise, so the nemesis strikes holders only.
+class holding_marker {
+ public:
+  explicit holding_marker(const std::string& out)
+      : fd_(::open(fmt::format("{}/holding-{}", out, ::getpid()).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)) {}
+  ~holding_marker() { ::close(fd_); }
+  void set(bool holding) { (void)!::pwrite(fd_, holding ? "H" : "I", 1, 0); }
+
+ private:
+  int fd_;
+};
+
+bool is_holding(const std::string& out, pid_t pid) {
+  char c = 0;
+  int fd = ::open(fmt::format("{}/holding-{}", out, pid).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool holding = ::pread(fd, &c, 1, 0) == 1 && c == 'H';
+  ::close(fd);
+  return holding;
+}
+
 std::string resource_text(std::uint64_t token) { return fmt::format("{} {}          \n", ::getpid(), token); }
 
 int run_weft_client(const options& o) {
@@ -183,6 +208,7 @@ int run_weft_client(const options& o) {
   if (!fence) usage(std::string(fence.error().message()));
   int resource = ::open((o.out + "/resource").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   std::mt19937 random(static_cast<unsigned>(o.id * 7919 + ::getpid()));
+  holding_marker marker(o.out);
   weft::runtime rt(weft::runtime_options{.workers = 2});
   return rt.block_on([&]() -> weft::task<int> {
     auto store = weft::lock::open(o.store);
@@ -201,6 +227,7 @@ int run_weft_client(const options& o) {
         continue;
       }
       const std::uint64_t token = held->token();
+      marker.set(true);
       history.line(fmt::format("acquired {} {} {}", o.id, token, now_ns()));
       auto lost_at = std::make_shared<std::atomic<std::int64_t>>(-1);
       held->state()->on_lost([lost_at] { lost_at->store(now_ns()); });
@@ -220,6 +247,7 @@ int run_weft_client(const options& o) {
       write();
       co_await weft::sleep_for(std::chrono::milliseconds(random() % (o.hold_max_ms + 1)));
       write();
+      marker.set(false);
       auto released = co_await held->release();
       (void)released;
       if (lost_at->load() >= 0) history.line(fmt::format("lost {} {} {}", o.id, token, lost_at->load()));
@@ -239,6 +267,7 @@ int run_redis_baseline_client(const options& o) {
   history.line("untokened");
   plain_resource resource(o.out + "/resource");
   std::mt19937 random(static_cast<unsigned>(o.id * 7919 + ::getpid()));
+  holding_marker marker(o.out);
   const std::string key = "weft-fault-baseline:" + o.name;
   const std::string me = std::to_string(::getpid());
   const std::int64_t give_up = now_ns() + std::int64_t{o.seconds} * 1'000'000'000;
@@ -256,6 +285,7 @@ int run_redis_baseline_client(const options& o) {
     }
     // The session number stands in for the token these locks do not have.
     const std::uint64_t pseudo = static_cast<std::uint64_t>(o.id) * 1'000'000 + session;
+    marker.set(true);
     history.line(fmt::format("acquired {} {} {}", o.id, pseudo, now_ns()));
     auto write = [&] {
       std::int64_t requested = now_ns();
@@ -265,6 +295,7 @@ int run_redis_baseline_client(const options& o) {
     write();
     std::this_thread::sleep_for(std::chrono::milliseconds(random() % (o.hold_max_ms + 1)));
     write();
+    marker.set(false);
     auto* reply = static_cast<redisReply*>(redisCommand(redis, "DEL %s", key.c_str()));
     if (reply) freeReplyObject(reply);
     history.line(fmt::format("released {} {} {}", o.id, pseudo, now_ns()));
@@ -343,7 +374,7 @@ int run_driver(options o) {
   history_file nemesis(o.out + "/nemesis.log");
   int injected = 0;
   std::int64_t next_fault = now_ns() + 300'000'000;
-  std::int64_t gap = std::max<std::int64_t>(300'000'000, std::int64_t{o.ttl_ms} * 1'000'000 / 2);
+  const std::int64_t gap = 100'000'000;
   bool timed_out = false;
   while (!children.empty()) {
     int status = 0;
@@ -365,7 +396,7 @@ int run_driver(options o) {
     }
     if (o.fault != "none" && injected < o.faults && now >= next_fault) {
       pid_t victim = last_writer(o.out);
-      if (victim > 0 && children.count(victim)) {
+      if (victim > 0 && children.count(victim) && is_holding(o.out, victim)) {
         if (o.fault == "kill") {
           std::int64_t at = now_ns();
           ::kill(victim, SIGKILL);
@@ -373,7 +404,7 @@ int run_driver(options o) {
           children.erase(victim);
           nemesis.line(fmt::format("fault kill {} {} {}", victim, at, now_ns()));
           const int id = next_id++;
-          children[spawn_client(o, id, per_client / 2 + 1)] = id;
+          children[spawn_client(o, id, per_client)] = id;
         } else {
           std::int64_t at = now_ns();
           ::kill(victim, SIGSTOP);
