@@ -127,4 +127,48 @@ TEST(hostile_cli, path_like_lock_name_runs_inside_the_store_only) {
   EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(box.path()).parent_path() / "escaped"));
 }
 
+// The owner id (the secret claim on a file-store entry) never reaches the
+// child's environment nor `weft status` output, text or JSON.
+TEST(hostile_cli, owner_id_is_in_neither_the_child_environment_nor_weft_status) {
+  sandbox box;
+  const std::string store_dir = box.path() + "/store";
+  const std::string store = "file://" + store_dir;
+  const std::string scratch = box.path() + "/scratch";
+  const std::string env_file = box.path() + "/env";
+  const std::string release_file = box.path() + "/release";
+  ::mkdir(scratch.c_str(), 0700);
+  const std::string holder_scratch = box.path() + "/holder";
+  ::mkdir(holder_scratch.c_str(), 0700);
+  pid_t holder = ::fork();
+  if (holder == 0) {
+    run_result r = run_weft({"lock", "--store", store, "held", "--", "/bin/sh", "-c",
+                             "env > '" + env_file + "'; while [ ! -e '" + release_file + "' ]; do sleep 0.05; done"},
+                            holder_scratch);
+    ::_exit(r.exit_code);
+  }
+  for (int i = 0; i < 400 && !std::filesystem::exists(env_file); ++i) ::usleep(25'000);
+  ASSERT_TRUE(std::filesystem::exists(env_file)) << "the holder never ran";
+  ::usleep(100'000);  // let the shell finish writing
+  std::string owner;
+  for (auto& entry : std::filesystem::recursive_directory_iterator(store_dir)) {
+    std::string file = entry.path().filename().string();
+    if (file.rfind("p-", 0) == 0) owner = file.substr(2);
+  }
+  ASSERT_EQ(owner.size(), 32u) << "could not find the holder's owner id";
+  run_result text = run_weft({"status", "--store", store}, scratch);
+  run_result json = run_weft({"status", "--store", store, "--json"}, scratch);
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("held"), std::string::npos) << text.out;
+  EXPECT_EQ(text.out.find(owner), std::string::npos) << text.out;
+  EXPECT_EQ(text.err.find(owner), std::string::npos) << text.err;
+  EXPECT_EQ(json.out.find(owner), std::string::npos) << json.out;
+  const std::string env = read_all(env_file);
+  EXPECT_NE(env.find("WEFT_FENCING_TOKEN="), std::string::npos) << env;
+  EXPECT_EQ(env.find(owner), std::string::npos) << "the child can see the owner id";
+  { std::ofstream(release_file) << "go"; }
+  int status = 0;
+  ::waitpid(holder, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 }  // namespace
