@@ -46,6 +46,9 @@ for fault in kill pause; do
   run "redlock-$fault" --store "$WEFT_TEST_REDLOCK" --fault "$fault"
   run "zk-$fault" --store "$WEFT_TEST_ZK" --store-query session_timeout=2s --fault "$fault" --ttl-ms 2000
 done
+run "zk-leader-kill" --store "$WEFT_TEST_ZK_ENSEMBLE" --store-query session_timeout=4s --ttl-ms 4000 \
+  --fault command --fault-name leader-kill --inject "$PWD/tests/fault/harness/zk_leader.sh kill" \
+  --heal "$PWD/tests/fault/harness/zk_leader.sh heal"
 # Baselines: expected to lose (these runs are bounded in time, not count).
 acquisitions_baseline=$(( acquisitions < 2000 ? acquisitions : 2000 ))
 "$driver" run --store "$WEFT_TEST_REDIS" --lock naive --fault kill --acquisitions "$acquisitions_baseline" \
@@ -63,7 +66,8 @@ acquisitions_baseline=$(( acquisitions < 2000 ? acquisitions : 2000 ))
   echo "hold 0-10 ms with a write to the fenced resource at the start and end of each hold."
   echo
   echo "Faults: **kill** = SIGKILL the current holder (a replacement client starts); **pause** = SIGSTOP the"
-  echo "holder for 1.5 TTL, then SIGCONT. Violations are what the checker"
+  echo "holder for 1.5 TTL, then SIGCONT; **leader-kill** = SIGKILL the ZooKeeper ensemble's leader, restart it"
+  echo "1 s later and wait for the ensemble (session timeout 4 s). Violations are what the checker"
   echo "(tests/fault/harness/history.cpp) finds: overlapping accepted writes of two holders, a token going"
   echo "backwards, a stale token accepted, a write as holder after lost() fired, or no accepted write within"
   echo "TTL + 5 s after a fault healed. Unavailability is from fault injection to the next accepted write."

@@ -1,7 +1,8 @@
 // weft-fault: the fault-injection harness's driver, clients and checker.
 //
 //   weft-fault run --store URI | --store-env VAR  [--store-query K=V] [--lock weft|naive|setnx-px]
-//                  [--fault none|kill|pause] [--faults F] [--clients K]
+//                  [--fault none|kill|pause|command] [--faults F] [--clients K]
+//                  [--inject CMD --heal CMD --down-ms T --fault-name NAME]
 //                  [--acquisitions N] [--ttl-ms T] [--hold-max-ms H]
 //                  [--seconds S] [--out DIR] [--report FILE] [--expect-violations]
 //   weft-fault check DIR [--bound-ms B]
@@ -67,6 +68,10 @@ struct options {
   int hold_max_ms = 10;
   int seconds = 60;
   int bound_ms = 0;  // 0: ttl + 5 s
+  std::string inject;  // --fault command: shell commands that break and heal the store
+  std::string heal;
+  int down_ms = 1000;  // time between inject and heal
+  std::string fault_name = "command";
   std::string out;
   std::string report;
   bool expect_violations = false;
@@ -121,6 +126,10 @@ options parse(int argc, char** argv) {
     } else if (flag == "--lock") o.lock = value();
     else if (flag == "--fault") o.fault = value();
     else if (flag == "--faults") o.faults = number();
+    else if (flag == "--inject") o.inject = value();
+    else if (flag == "--heal") o.heal = value();
+    else if (flag == "--down-ms") o.down_ms = number();
+    else if (flag == "--fault-name") o.fault_name = value();
     else if (flag == "--clients") o.clients = number();
     else if (flag == "--acquisitions") o.acquisitions = number();
     else if (flag == "--ttl-ms") o.ttl_ms = number();
@@ -136,7 +145,9 @@ options parse(int argc, char** argv) {
     else usage("unknown flag " + flag);
   }
   if (o.lock != "weft" && o.lock != "naive" && o.lock != "setnx-px") usage("--lock is weft, naive or setnx-px");
-  if (o.fault != "none" && o.fault != "kill" && o.fault != "pause") usage("--fault is none, kill or pause");
+  if (o.fault != "none" && o.fault != "kill" && o.fault != "pause" && o.fault != "command")
+    usage("--fault is none, kill, pause or command");
+  if (o.fault == "command" && (o.inject.empty() || o.heal.empty())) usage("--fault command needs --inject and --heal");
   if (o.bound_ms == 0) o.bound_ms = o.ttl_ms + 5000;
   return o;
 }
@@ -344,12 +355,13 @@ int check_and_report(const options& o, std::int64_t run_end, const std::string& 
   std::printf("store=%s lock=%s fault=%s acquisitions=%zu faults=%zu violations=%zu stale_rejected=%zu "
               "longest_unavailability=%s%s\n",
               weft::lock::parse_store_uri(o.store) ? weft::lock::parse_store_uri(o.store)->scheme.c_str() : "?",
-              o.lock.c_str(), o.fault.c_str(), r.acquisitions, r.faults, violations.size(), r.rejected_writes,
+              o.lock.c_str(), (o.fault == "command" ? o.fault_name : o.fault).c_str(), r.acquisitions, r.faults, violations.size(), r.rejected_writes,
               format_ms(r.longest_unavailability_ns).c_str(), note.c_str());
   for (std::size_t i = 0; i < violations.size() && i < 5; ++i) std::printf("  violation: %s\n", violations[i].c_str());
   if (!o.report.empty()) {
     std::ofstream report(o.report, std::ios::app);
-    report << fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", o.store.substr(0, o.store.find(':')), o.lock, o.fault,
+    report << fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", o.store.substr(0, o.store.find(':')), o.lock,
+                          o.fault == "command" ? o.fault_name : o.fault,
                           r.acquisitions, r.faults, violations.size(), r.rejected_writes,
                           format_ms(r.longest_unavailability_ns) + (summary.empty() ? "" : " (" + summary + ")"));
   }
@@ -394,7 +406,19 @@ int run_driver(options o) {
       children.clear();
       break;
     }
-    if (o.fault != "none" && injected < o.faults && now >= next_fault) {
+    if (o.fault == "command" && injected < o.faults && now >= next_fault) {
+      // A store fault: the inject command breaks the server(s), the heal
+      // command (run --down-ms later) brings them back and returns when ready.
+      std::int64_t at = now_ns();
+      int broke = std::system(o.inject.c_str());
+      std::this_thread::sleep_for(std::chrono::milliseconds(o.down_ms));
+      int healed = std::system(o.heal.c_str());
+      if (broke != 0 || healed != 0)
+        std::fprintf(stderr, "weft-fault: inject (%d) or heal (%d) command failed\n", broke, healed);
+      nemesis.line(fmt::format("fault {} 0 {} {}", o.fault_name, at, now_ns()));
+      ++injected;
+      next_fault = now_ns() + std::max<std::int64_t>(gap, std::int64_t{o.ttl_ms} * 1'000'000);
+    } else if ((o.fault == "kill" || o.fault == "pause") && injected < o.faults && now >= next_fault) {
       pid_t victim = last_writer(o.out);
       if (victim > 0 && children.count(victim) && is_holding(o.out, victim)) {
         if (o.fault == "kill") {
