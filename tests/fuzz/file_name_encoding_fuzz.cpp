@@ -14,6 +14,7 @@
 
 #include "fuzz_support.hpp"
 #include "layout.hpp"
+#include "weft/lock/store.hpp"
 
 namespace fd = weft::lock::file_detail;
 using weft::lock::recipe;
@@ -27,8 +28,9 @@ static void check_component(const std::string& entry, recipe kind) {
   WEFT_FUZZ_CHECK(fd::decode_kind(entry, back) && back == kind, "decode_kind round-trips");
 }
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  std::string_view name(reinterpret_cast<const char*>(data), size);
+// Only names check_name accepts (1..4096 bytes) reach the encoding.
+static void check_encoding(std::string_view name) {
+  const std::size_t size = name.size();
   std::string encoded[4];
   const recipe kinds[] = {recipe::mutex, recipe::rw_mutex, recipe::semaphore, recipe::election};
   for (int i = 0; i < 4; ++i) {
@@ -47,6 +49,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string shorter(name.substr(0, 64));
     WEFT_FUZZ_CHECK(fd::encode_directory(recipe::mutex, shorter) != encoded[0], "long and short names never collide");
   }
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string_view name(reinterpret_cast<const char*>(data), size);
+  if (weft::lock::check_name(name)) check_encoding(name);
   std::string hex = fd::to_hex(name);
   std::string back;
   WEFT_FUZZ_CHECK(fd::from_hex(hex, back) && back == name, "hex round-trips");
