@@ -417,7 +417,7 @@ int run_driver(options o) {
         std::fprintf(stderr, "weft-fault: inject (%d) or heal (%d) command failed\n", broke, healed);
       nemesis.line(fmt::format("fault {} 0 {} {}", o.fault_name, at, now_ns()));
       ++injected;
-      next_fault = now_ns() + std::max<std::int64_t>(gap, std::int64_t{o.ttl_ms} * 1'000'000);
+      next_fault = now_ns() + 500'000'000;  // the heal command waited for the store
     } else if ((o.fault == "kill" || o.fault == "pause") && injected < o.faults && now >= next_fault) {
       pid_t victim = last_writer(o.out);
       if (victim > 0 && children.count(victim) && is_holding(o.out, victim)) {
