@@ -85,8 +85,8 @@ acquisitions_baseline=$(( acquisitions < 2000 ? acquisitions : 2000 ))
   echo "## Notes"
   echo
   echo "- Scale: ACQUISITIONS=$acquisitions, FAULTS=$faults. The issue's long run is the default"
-  echo "  (\\`scripts/fault.sh\\`: 10,000 acquisitions per store and fault); a table with 1000 is a medium run."
-  echo "- The leader-kill row runs on the 3-node ensemble (\\`WEFT_TEST_ZK_ENSEMBLE\\`); it injects fewer faults"
+  echo "  (\`scripts/fault.sh\`: 10,000 acquisitions per store and fault); a table with 1000 is a medium run."
+  echo "- The leader-kill row runs on the 3-node ensemble (\`WEFT_TEST_ZK_ENSEMBLE\`); it injects fewer faults"
   echo "  than scheduled when the clients finish their acquisitions first (each fault waits for a new leader)."
   echo "- After a kill, Redis and Redlock stay unavailable for about one TTL (the dead holder's key expires),"
   echo "  ZooKeeper for one session timeout, the file store not at all (the kernel drops the dead holder's lock)."
