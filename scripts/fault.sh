@@ -46,7 +46,7 @@ for fault in kill pause; do
   run "redlock-$fault" --store "$WEFT_TEST_REDLOCK" --fault "$fault"
   run "zk-$fault" --store "$WEFT_TEST_ZK" --store-query session_timeout=2s --fault "$fault" --ttl-ms 2000
 done
-for mode in volatile persistent; do
+for mode in volatile persistent redlock-minority redlock-majority; do
   echo "== redis-restart-$mode" >&2
   tests/fault/harness/redis_restart.sh run "$PWD/$driver" "$mode" --acquisitions "$acquisitions" --faults "$faults" \
     --clients "$clients" --seconds "$seconds" --down-ms 300 --out "$work/redis-restart-$mode" --report "$report" \
@@ -73,7 +73,8 @@ acquisitions_baseline=$(( acquisitions < 2000 ? acquisitions : 2000 ))
   echo
   echo "Faults: **kill** = SIGKILL the current holder (a replacement client starts); **pause** = SIGSTOP the"
   echo "holder for 1.5 TTL, then SIGCONT; **restart-volatile** / **restart-persistent** = SIGKILL a private"
-  echo "redis-server (no persistence / appendonly with fsync always) and start it again 300 ms later; **leader-kill** = SIGKILL the ZooKeeper ensemble's leader, restart it"
+  echo "redis-server (no persistence / appendonly with fsync always) and start it again 300 ms later;"
+  echo "**redlock-minority** / **redlock-majority** = the same for 2 / 3 of 5 private Redlock masters; **leader-kill** = SIGKILL the ZooKeeper ensemble's leader, restart it"
   echo "1 s later and wait for the ensemble (session timeout 4 s). Violations are what the checker"
   echo "(tests/fault/harness/history.cpp) finds: overlapping accepted writes of two holders, a token going"
   echo "backwards, a stale token accepted, a write as holder after lost() fired, or no accepted write within"
@@ -97,8 +98,7 @@ acquisitions_baseline=$(( acquisitions < 2000 ? acquisitions : 2000 ))
   echo "  than scheduled when the clients finish their acquisitions first (each fault waits for a new leader)."
   echo "- After a kill, Redis and Redlock stay unavailable for about one TTL (the dead holder's key expires),"
   echo "  ZooKeeper for one session timeout, the file store not at all (the kernel drops the dead holder's lock)."
-  echo "- Not yet injected by this harness: killing a minority"
-  echo "  then a majority of the Redlock masters, and cutting a client off the network (the redis and zk"
+  echo "- Not yet injected by this harness: cutting a client off the network (the redis and zk"
   echo "  helpers' own fault tests cover some of these; see tests/fault/ and tests/integration/)."
 } > docs/RELIABILITY.md
 echo "wrote docs/RELIABILITY.md" >&2

@@ -343,10 +343,12 @@ pid_t last_writer(const std::string& out) {
 
 std::string format_ms(std::int64_t ns) { return fmt::format("{:.0f} ms", static_cast<double>(ns) / 1e6); }
 
-int check_and_report(const options& o, std::int64_t run_end, const std::string& note) {
+int check_and_report(const options& o, std::int64_t run_end, const std::string& note,
+                     const std::vector<std::string>& abnormal = {}) {
   auto h = weft::fault::read_history(o.out);
   auto r = weft::fault::check(h, std::int64_t{o.bound_ms} * 1'000'000, run_end);
   std::vector<std::string> violations = r.violations;
+  for (const auto& a : abnormal) violations.push_back("client failed: " + a);
   std::size_t unique = 0;
   std::map<std::string, int> kinds;
   for (auto& v : violations) kinds[v.substr(0, v.find(':'))]++;
@@ -388,10 +390,17 @@ int run_driver(options o) {
   std::int64_t next_fault = now_ns() + 300'000'000;
   const std::int64_t gap = 100'000'000;
   bool timed_out = false;
+  std::vector<std::string> abnormal;
   while (!children.empty()) {
     int status = 0;
     pid_t done = ::waitpid(-1, &status, WNOHANG);
     if (done > 0) {
+      // A client that crashed or gave up is a failure of the run: a lock
+      // that crashes its users under faults is not safe to use.
+      if (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0))
+        abnormal.push_back(fmt::format("client {} (pid {}) {}", children[done], done,
+                                       WIFSIGNALED(status) ? fmt::format("died of signal {}", WTERMSIG(status))
+                                                           : fmt::format("exited {}", WEXITSTATUS(status))));
       children.erase(done);
       continue;
     }
@@ -445,7 +454,7 @@ int run_driver(options o) {
   std::string note;
   if (timed_out) note = fmt::format(" (stopped after {} s)", o.seconds);
   if (injected < o.faults && o.fault != "none") note += fmt::format(" (only {} of {} faults injected)", injected, o.faults);
-  return check_and_report(o, now_ns(), note);
+  return check_and_report(o, now_ns(), note, abnormal);
 }
 
 }  // namespace
@@ -454,6 +463,6 @@ int main(int argc, char** argv) {
   options o = parse(argc, argv);
   if (o.mode == "client") return o.lock == "weft" ? run_weft_client(o) : run_redis_baseline_client(o);
   if (o.mode == "run") return run_driver(o);
-  if (o.mode == "check") return check_and_report(o, weft::fault::now_ns(), "");
+  if (o.mode == "check") return check_and_report(o, weft::fault::now_ns(), "", {});
   usage("unknown mode " + o.mode);
 }
