@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -341,6 +342,27 @@ pid_t last_writer(const std::string& out) {
   return static_cast<pid_t>(pid);
 }
 
+// Waits (at most `bound_ms`) until the resource is written after `since`
+// (CLOCK_REALTIME, as file mtimes are), so faults never pile up on a store
+// that has not recovered from the previous one.
+void wait_for_progress(const std::string& out, const timespec& since, int bound_ms) {
+  const std::int64_t give_up = now_ns() + std::int64_t{bound_ms} * 1'000'000;
+  while (now_ns() < give_up) {
+    struct stat st {};
+    if (::stat((out + "/resource").c_str(), &st) == 0 &&
+        (st.st_mtim.tv_sec > since.tv_sec ||
+         (st.st_mtim.tv_sec == since.tv_sec && st.st_mtim.tv_nsec > since.tv_nsec)))
+      return;
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+timespec wall_now() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return ts;
+}
+
 std::string format_ms(std::int64_t ns) { return fmt::format("{:.0f} ms", static_cast<double>(ns) / 1e6); }
 
 int check_and_report(const options& o, std::int64_t run_end, const std::string& note,
@@ -426,7 +448,8 @@ int run_driver(options o) {
         std::fprintf(stderr, "weft-fault: inject (%d) or heal (%d) command failed\n", broke, healed);
       nemesis.line(fmt::format("fault {} 0 {} {}", o.fault_name, at, now_ns()));
       ++injected;
-      next_fault = now_ns() + 500'000'000;  // the heal command waited for the store
+      wait_for_progress(o.out, wall_now(), o.bound_ms);
+      next_fault = now_ns() + gap;
     } else if ((o.fault == "kill" || o.fault == "pause") && injected < o.faults && now >= next_fault) {
       pid_t victim = last_writer(o.out);
       if (victim > 0 && children.count(victim) && is_holding(o.out, victim)) {
@@ -446,6 +469,7 @@ int run_driver(options o) {
           nemesis.line(fmt::format("fault pause {} {} {}", victim, at, now_ns()));
         }
         ++injected;
+        wait_for_progress(o.out, wall_now(), o.bound_ms);
         next_fault = now_ns() + gap;
       }
     }
