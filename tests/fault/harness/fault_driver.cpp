@@ -368,6 +368,14 @@ std::string format_ms(std::int64_t ns) { return fmt::format("{:.0f} ms", static_
 int check_and_report(const options& o, std::int64_t run_end, const std::string& note,
                      const std::vector<std::string>& abnormal = {}) {
   auto h = weft::fault::read_history(o.out);
+  if (run_end < 0) {
+    // The clients finished their work: the run ends at the last recorded
+    // event, so a fault that healed after all work was done is not judged
+    // for progress (there was nothing left to do).
+    run_end = 0;
+    for (const auto& w : h.writes) run_end = std::max(run_end, w.done);
+    for (const auto& session : h.sessions) run_end = std::max(run_end, session.ended);
+  }
   auto r = weft::fault::check(h, std::int64_t{o.bound_ms} * 1'000'000, run_end);
   std::vector<std::string> violations = r.violations;
   for (const auto& a : abnormal) violations.push_back("client failed: " + a);
@@ -478,7 +486,7 @@ int run_driver(options o) {
   std::string note;
   if (timed_out) note = fmt::format(" (stopped after {} s)", o.seconds);
   if (injected < o.faults && o.fault != "none") note += fmt::format(" (only {} of {} faults injected)", injected, o.faults);
-  return check_and_report(o, now_ns(), note, abnormal);
+  return check_and_report(o, timed_out ? now_ns() : -1, note, abnormal);
 }
 
 }  // namespace
