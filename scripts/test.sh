@@ -39,4 +39,9 @@ for preset in $presets; do
     status=1
   fi
 done
+# Fuzz smoke: every libFuzzer target over its committed corpus (clang 14).
+if [[ -z ${WEFT_TEST_PRESETS:-} ]]; then
+  echo "== fuzz: smoke run over the committed corpora ==" >&2
+  scripts/fuzz.sh --smoke || status=1
+fi
 exit $status
