@@ -20,6 +20,15 @@
 #include "weft/lock/mutex.hpp"
 #include "weft/lock/store.hpp"
 
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+// The intruder runs in a child forked from a process with threads (the
+// holder's lease keeper). The child opens a store of its own and exits; TSan
+// refuses new threads after such a fork unless told otherwise.
+extern "C" const char* __tsan_default_options() { return "die_after_fork=0"; }
+#endif
+#endif
+
 namespace {
 
 using weft::errc;
