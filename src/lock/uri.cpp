@@ -23,6 +23,21 @@ std::string shown(std::string_view text) {
       rest = rest.substr(at + 1);
     }
   }
+  // Query values may be secrets (password=...): show the keys only.
+  std::string redacted(rest.substr(0, rest.find('?')));
+  if (auto q = rest.find('?'); q != std::string_view::npos) {
+    redacted += '?';
+    bool in_value = false;
+    for (char c : rest.substr(q + 1)) {
+      if (c == '&') in_value = false;
+      if (!in_value) redacted += c;
+      if (c == '=' && !in_value) {
+        in_value = true;
+        redacted += "***";
+      }
+    }
+  }
+  rest = redacted;
   for (char c : rest.substr(0, 200)) {
     auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f) {

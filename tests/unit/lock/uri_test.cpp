@@ -56,6 +56,20 @@ TEST(store_uri, rejects_malformed_uris_without_echoing_credentials) {
   }
 }
 
+TEST(store_uri, rejects_malformed_uris_without_echoing_query_values) {
+  for (const char* text : {"redis://h:0/?password=hunter2", "redis://h:1/?password=hunter2&x",
+                           "redis://h:1/?password=hunter2&password=hunter2",
+                           "zk://h:0/chroot?auth=hunter2"}) {
+    auto parsed = parse_store_uri(text);
+    ASSERT_FALSE(parsed) << text;
+    const std::string_view message = parsed.error().message();
+    EXPECT_EQ(message.find("hunter2"), std::string_view::npos) << message;
+    EXPECT_TRUE(message.find("password=***") != std::string_view::npos ||
+                message.find("auth=***") != std::string_view::npos)
+        << message;
+  }
+}
+
 TEST(store_uri, open_rejects_an_unknown_scheme_and_lists_known_ones) {
   auto opened = weft::lock::open("gopher://user:hunter2@host:70");
   ASSERT_FALSE(opened);
