@@ -29,26 +29,9 @@ namespace lock = weft::lock;
 
 namespace {
 
-std::string unique_name(const std::string& base) {
-  return base + "-" + std::to_string(::getpid()) + "-" +
-         std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
-}
-
-lock::acquire_request mutex_request(const std::string& name, bool wait = true,
-                                    std::chrono::nanoseconds ttl = std::chrono::seconds(10)) {
-  lock::acquire_request r;
-  r.kind = lock::recipe::mutex;
-  r.name = name;
-  r.wait = wait;
-  r.options.ttl = ttl;
-  return r;
-}
-
-std::shared_ptr<lock::store> open_or_fail(const std::string& uri) {
-  auto s = lock::open(uri);
-  EXPECT_TRUE(s) << (s ? "" : std::string(s.error().message()));
-  return s ? *s : nullptr;
-}
+using weft::test::mutex_request;
+using weft::test::open_or_fail;
+using weft::test::unique_name;
 
 std::string holder_path() {
   return (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "weft_redis_test_holder").string();

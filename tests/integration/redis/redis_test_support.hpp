@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "weft/lock/store.hpp"
+
 extern char** environ;
 
 namespace weft::test {
@@ -138,5 +140,28 @@ class private_redis {
   pid_t pid_ = -1;
   std::filesystem::path dir_;
 };
+
+
+// A lock name no other test run uses.
+inline std::string unique_name(const std::string& base) {
+  return base + "-" + std::to_string(::getpid()) + "-" +
+         std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+inline lock::acquire_request mutex_request(const std::string& name, bool wait = true,
+                                           std::chrono::nanoseconds ttl = std::chrono::seconds(10)) {
+  lock::acquire_request r;
+  r.kind = lock::recipe::mutex;
+  r.name = name;
+  r.wait = wait;
+  r.options.ttl = ttl;
+  return r;
+}
+
+inline std::shared_ptr<lock::store> open_or_fail(const std::string& uri) {
+  auto s = lock::open(uri);
+  EXPECT_TRUE(s) << (s ? "" : std::string(s.error().message()));
+  return s ? *s : nullptr;
+}
 
 }  // namespace weft::test
