@@ -1,14 +1,23 @@
-// A tiny test-and-test-and-set lock for the short critical sections of
-// channels, select and the sync primitives. Not public API.
+// The lock of channels, select and the sync primitives: short critical
+// sections, taken from two or more cores at once. Not public API.
 //
-// unlock() is a single release store and touches nothing afterwards, so a
-// lock may live inside an object that another thread frees as soon as it has
-// acquired the lock after us (the "unlock is the last touch" rule that the
-// parking code relies on).
+// Adaptive: an uncontended lock() is one CAS; a contended one spins briefly
+// (the holder runs a few dozen instructions), then sleeps on a futex, like
+// Go's runtime lock. Sleeping matters when the lock is hot on both cores:
+// the loser stops pulling the line away, so the winner runs a batch of
+// operations with the line in its cache (spinning both cores on one line
+// made every operation a cross-core transfer).
+//
+// unlock() is one atomic exchange plus, only when a thread sleeps on the
+// lock, a futex wake that passes the lock's address to the kernel without
+// reading it. So a lock may live inside an object that another thread frees
+// as soon as it has acquired the lock after us (the "unlock is the last
+// touch" rule that the parking code relies on); a wake on a freed address
+// is at worst a spurious wake-up, which every futex waiter tolerates.
 #pragma once
 
 #include <atomic>
-#include <thread>
+#include <cstdint>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -27,25 +36,33 @@ inline void cpu_relax() noexcept {
 class spinlock {
  public:
   void lock() noexcept {
-    for (;;) {
-      if (!locked_.exchange(true, std::memory_order_acquire)) return;
-      int spins = 0;
-      while (locked_.load(std::memory_order_relaxed)) {
-        // Spin briefly (holders run a few dozen instructions), then let the
-        // holder's thread run if it was preempted: only 2 cores here.
-        if (++spins < 64) cpu_relax();
-        else std::this_thread::yield();
-      }
-    }
+    std::uint32_t expected = unlocked;
+    if (state_.compare_exchange_strong(expected, locked, std::memory_order_acquire,
+                                       std::memory_order_relaxed)) [[likely]]
+      return;
+    lock_contended();
   }
   bool try_lock() noexcept {
-    return !locked_.load(std::memory_order_relaxed) &&
-           !locked_.exchange(true, std::memory_order_acquire);
+    std::uint32_t expected = unlocked;
+    return state_.load(std::memory_order_relaxed) == unlocked &&
+           state_.compare_exchange_strong(expected, locked, std::memory_order_acquire,
+                                          std::memory_order_relaxed);
   }
-  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+  void unlock() noexcept {
+    if (state_.exchange(unlocked, std::memory_order_release) == sleepers) [[unlikely]]
+      wake_one(&state_);
+  }
 
  private:
-  std::atomic<bool> locked_{false};
+  static constexpr std::uint32_t unlocked = 0;
+  static constexpr std::uint32_t locked = 1;
+  static constexpr std::uint32_t sleepers = 2;  // locked, and a thread may sleep on it
+
+  void lock_contended() noexcept;  // src/runtime/spinlock.cpp
+  // Static: `this` may be gone; only the address goes to the kernel.
+  static void wake_one(std::atomic<std::uint32_t>* word) noexcept;
+
+  std::atomic<std::uint32_t> state_{unlocked};
 };
 
 }  // namespace weft::detail
