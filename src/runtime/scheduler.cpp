@@ -25,6 +25,11 @@ thread_local worker* this_worker = nullptr;
 thread_local scheduler* this_scheduler = nullptr;
 thread_local scheduler* this_home = nullptr;
 thread_local bool this_driving = false;  // firing timers / I/O: wake in order
+// Driving from park(): this worker runs what it wakes next, so waking
+// another worker for it would only move the task to a colder core (and cost
+// a futex or eventfd round trip). park() asks for help itself when it woke
+// more than one task.
+thread_local bool this_driving_parked = false;
 std::atomic<scheduler*> last_block_on{nullptr};
 std::atomic<std::uint64_t> next_scheduler_id{1};
 std::mutex live_mutex;
@@ -323,7 +328,7 @@ void scheduler::schedule_wake(std::coroutine_handle<> task) noexcept {
   worker* w = this_worker;
   if (w != nullptr && w->owner == this) {
     // Timers and I/O events wake tasks in the order they fired.
-    if (this_driving) return push_back(*w, task.address(), true);
+    if (this_driving) return push_back(*w, task.address(), !this_driving_parked);
     // The task just woken runs next on this worker, while its data is hot.
     if (void* previous = std::exchange(w->lifo, task.address())) push_back(*w, previous, true);
     return;
@@ -448,9 +453,22 @@ void* scheduler::search(worker& w) noexcept {
   // Keep searching for a few microseconds before parking: waking a parked
   // worker costs the waker a syscall and both sides a context switch, and
   // while we search, wakers skip it. Bursts of spawns stay syscall-free.
+  //
+  // While it spins, it also polls for I/O (without blocking; the worker that
+  // blocks in epoll may be parked on a halted core, slow to wake): a task
+  // waiting for a reply from a server on this machine then runs as soon as
+  // the reply is there, on this awake worker.
   const std::int64_t give_up = now + spin_before_park_ns;
   for (;;) {
     for (int i = 0; i < 16; ++i) cpu_relax();
+    if (io_waiters_.load(std::memory_order_relaxed) != 0) {
+      this_driving_parked = true;  // we run what we wake: do not wake others for it
+      const std::size_t woken = poll_io(0, false);
+      this_driving_parked = false;
+      if (woken != 0) {
+        if (void* task = w.queue.pop()) return task;
+      }
+    }
     now = steady_ns();
     if (void* task = steal(w, now)) return task;
     if (shutdown_.load(std::memory_order_relaxed) || now > give_up) return nullptr;
@@ -606,6 +624,7 @@ void scheduler::park(worker& w) noexcept {
     num_searching_.fetch_sub(1, std::memory_order_seq_cst);
   }
   full_fence();
+  std::size_t woken_here = 0;
   for (;;) {
     if (shutdown_.load(std::memory_order_acquire)) break;
     const int pending = has_pending_work(w);
@@ -615,15 +634,18 @@ void scheduler::park(worker& w) noexcept {
     // again soon in case that owner gets stuck in a long task.
     const std::int64_t watch = pending < 0 ? watch_interval_ns : -1;
     if (try_acquire_driver()) {
-      const std::size_t woken = drive(w, watch);
+      this_driving_parked = true;
+      woken_here = drive(w, watch);
+      this_driving_parked = false;
       release_driver();
-      if (woken != 0 || watch >= 0) break;
+      if (woken_here != 0 || watch >= 0) break;
       continue;
     }
     futex_wait(w.notified, 0, watch);
     if (watch >= 0) break;
   }
   unregister_sleeper(w);
+  if (woken_here > 1) notify_one();  // we run one; another worker may take the rest
 }
 
 std::size_t scheduler::drive(worker& w, std::int64_t max_wait_ns) noexcept {
@@ -646,7 +668,7 @@ std::size_t scheduler::drive(worker& w, std::int64_t max_wait_ns) noexcept {
   return woken;
 }
 
-std::size_t scheduler::poll_io(std::int64_t timeout_ns) noexcept {
+std::size_t scheduler::poll_io(std::int64_t timeout_ns, bool take_wake_signal) noexcept {
   epoll_event events[64];
   timespec ts{};
   timespec* wait = nullptr;
@@ -663,6 +685,9 @@ std::size_t scheduler::poll_io(std::int64_t timeout_ns) noexcept {
   for (int i = 0; i < n; ++i) {
     const std::uint64_t token = events[i].data.u64;
     if (token == event_fd_token) {
+      // A searching worker leaves the signal to the worker blocked in epoll
+      // (it is for that worker: re-read the next timer deadline, stop).
+      if (!take_wake_signal) continue;
       std::uint64_t value = 0;
       [[maybe_unused]] ssize_t r = ::read(event_fd_, &value, sizeof value);
       continue;

@@ -242,7 +242,9 @@ class scheduler {
   // Waits in epoll up to `timeout_ns` (-1 = forever), then fires I/O and
   // due timers. Returns how many tasks became runnable.
   std::size_t drive(worker& w, std::int64_t max_wait_ns) noexcept;  // -1: no limit
-  std::size_t poll_io(std::int64_t timeout_ns) noexcept;
+  // take_wake_signal: false for a worker polling while another may block in
+  // epoll (the eventfd's signal is for that one).
+  std::size_t poll_io(std::int64_t timeout_ns, bool take_wake_signal = true) noexcept;
   void wake_driver() noexcept;
   void drive_virtual(worker& w, std::atomic<std::uint32_t>& done) noexcept;
 
