@@ -263,12 +263,18 @@ class chan {
       state->sendq.push_back(waiter);
       state->lock.unlock();  // last touch: a receiver may resume us right away
     }
-    result<void> await_resume() const {
-      if (parked_ ? waiter_.get()->success : sent_) return {};
-      return fail(errc::closed, "send on a closed channel: the value was dropped");
+    // Inline: the successful send is the hot path, the closed one is not.
+    [[gnu::always_inline]] result<void> await_resume() const {
+      if (parked_ ? waiter_.get()->success : sent_) [[likely]]
+        return {};
+      return closed_result();
     }
 
    private:
+    [[gnu::noinline, gnu::cold]] static result<void> closed_result() {
+      return fail(errc::closed, "send on a closed channel: the value was dropped");
+    }
+
     detail::chan_state<T>* state_;
     T value_;
     bool sent_ = false;
