@@ -298,7 +298,13 @@ class chan {
       state->recvq.push_back(waiter);
       state->lock.unlock();  // last touch: a sender may resume us right away
     }
-    std::optional<T> await_resume() noexcept { return std::move(slot_); }
+    // Rebuilt from the parts rather than copied whole: the value and the
+    // engaged flag were just written separately, and one wide load of both
+    // (what a plain optional move compiles to) stalls on store forwarding.
+    std::optional<T> await_resume() noexcept {
+      if (slot_.has_value()) return std::optional<T>(std::move(*slot_));
+      return std::nullopt;
+    }
 
    private:
     detail::chan_state<T>* state_;
