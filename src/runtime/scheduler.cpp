@@ -565,8 +565,20 @@ bool scheduler::transition_to_searching(worker& w) noexcept {
 
 void scheduler::transition_from_searching(worker& w) noexcept {
   w.searching = false;
-  // The last searcher found work: there may be more, wake another worker.
-  if (num_searching_.fetch_sub(1, std::memory_order_seq_cst) == 1) notify_one();
+  // The last searcher found work: if more is queued anywhere (wakers skipped
+  // waking anyone while we searched), wake another worker to look for it. A
+  // task found alone (e.g. one I/O completion) wakes nobody: the other worker
+  // would find nothing and spin.
+  if (num_searching_.fetch_sub(1, std::memory_order_seq_cst) == 1 && more_work_queued(w))
+    notify_one();
+}
+
+bool scheduler::more_work_queued(const worker& w) const noexcept {
+  if (inject_length_.load(std::memory_order_seq_cst) != 0) return true;
+  for (const auto& other : workers_)
+    if (other->queue.size() != 0) return true;  // ours included
+  (void)w;
+  return false;
 }
 
 void scheduler::register_sleeper(worker& w) noexcept {

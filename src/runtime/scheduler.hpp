@@ -231,6 +231,7 @@ class scheduler {
   void wake_one() noexcept;
   bool transition_to_searching(worker& w) noexcept;
   void transition_from_searching(worker& w) noexcept;
+  bool more_work_queued(const worker& w) const noexcept;
   void park(worker& w) noexcept;
   void register_sleeper(worker& w) noexcept;
   void unregister_sleeper(worker& w) noexcept;
