@@ -109,6 +109,19 @@ table() {  # table FILE TITLE
   echo "kazoo ≥ 2× weft: $to_kazoo×, $(verdict "$to_kazoo" 2 ge) (1-worker runtime: $w1_to_kazoo×, $(verdict "$w1_to_kazoo" 2 ge));"
   echo "kazoo against the pipelined raw C sequence (the best this C client can do): $(run_ratio kazoo_median pipelined_median "$f")×."
   echo
+  # A two-term model from the raw C rows: floor = 3 S + 3 T and pipelined = 3 S + 2 T.
+  local pipelined transit server bound
+  pipelined=$(value pipelined_median "$f")
+  transit=$(awk -v a="$floor" -v b="$pipelined" 'BEGIN {printf "%.0f", a - b}')
+  server=$(awk -v p="$pipelined" -v t="$transit" 'BEGIN {printf "%.0f", (p - 2 * t) / 3}')
+  bound=$(awk -v k="$kazoo" -v s="$server" 'BEGIN {if (s > 0) printf "%.2f", k / (3 * s); else print "nan"}')
+  echo "Where the time goes, from the two raw C rows (floor = 3 S + 3 T, pipelined = 3 S + 2 T): each"
+  echo "request costs S ≈ $server µs that the server spends on it in turn (a session's requests queue"
+  echo "behind each other, so pipelining cannot overlap it), and each round trip T ≈ $transit µs more"
+  echo "(loopback, the C client's threads, the wake-ups). The fair-queue recipe needs 3 requests"
+  echo "(create, getChildren, delete), so by this model no client can beat 3 S ≈ $((3 * server)) µs: kazoo's Lock is at most"
+  echo "${bound}× that even with T = 0. The 2× target needs S small against T: a fast server and log device."
+  echo
 }
 
 section=$(mktemp)
@@ -142,9 +155,9 @@ section=$(mktemp)
   echo "  costs about as much as the rest of the request, and equally for every client, so it narrows"
   echo "  every ratio. ZooKeeper's admin guide asks for a dedicated log device, where it is far"
   echo "  cheaper; \`forceSync=no\` shows the clients' own cost. Both tables come from the same run."
-  echo "- **The runtime.** The C client brings two threads of its own (I/O, completions); on a 2-core"
-  echo "  machine a second idle runtime worker competes with them for the CPU, which shows as the gap"
-  echo "  between the default and the 1-worker rows."
+  echo "- **The runtime.** The C client brings two threads of its own (I/O, completions); the"
+  echo "  1-worker row shows what the default runtime's other worker costs when it competes with them"
+  echo "  for $(nproc) cores."
   echo
   table "$synced" "ZooKeeper defaults (forceSync=yes: an fsync per write)"
   table "$unsynced" "forceSync=no (no fsync: the clients' own cost)"
