@@ -122,7 +122,8 @@ bool parse_recipe(std::string_view text, recipe& out) {
 
 struct lock_keys {
   std::string prefix;
-  std::vector<std::string> all;  // x s k q qt qs t v qg
+  std::vector<std::string> all;       // x s k q qt qs t v qg
+  std::vector<std::string> declared;  // what the scripts get as KEYS: x (they name the rest after it)
   const std::string& x() const { return all[0]; }
   const std::string& k() const { return all[2]; }
   const std::string& t() const { return all[6]; }
@@ -132,6 +133,7 @@ lock_keys make_keys(recipe kind, std::string_view name) {
   lock_keys keys;
   keys.prefix = "weft:lock:" + std::string(recipe_key(kind)) + ":{" + escape_name(name) + "}:";
   for (const char* suffix : {"x", "s", "k", "q", "qt", "qs", "t", "v", "qg"}) keys.all.push_back(keys.prefix + suffix);
+  keys.declared.push_back(keys.all[0]);
   return keys;
 }
 
@@ -335,7 +337,9 @@ struct detached_coroutine {
 // A held lease. Its renewal coroutine is created with the lease but started
 // by a timer at the first renewal time, so a lease released before then (the
 // common case for short critical sections) costs one timer, no task and no
-// wake-up of another worker.
+// wake-up of another worker. The expiry timer (lost() at the last safe
+// instant while a renewal is slow) is armed only once renewals start; before
+// that, the renewal timer itself fires lost() when it comes too late.
 class redis_lease final : public lease_state, public std::enable_shared_from_this<redis_lease> {
  public:
   redis_lease(std::shared_ptr<redis_store> owner_store, lock_keys keys, std::string mode, std::string owner,
@@ -349,7 +353,8 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
         notify_(notify),
         valid_until_(sent + first_ttl - store_->drift(ttl)),
         renewed_at_(sent),
-        first_ttl_(first_ttl) {
+        first_ttl_(first_ttl),
+        last_safe_((valid_until_ - margin()).time_since_epoch().count()) {
     timer_.owner = this;
     timer_.on_fire = &on_timer;
     expiry_.owner = this;
@@ -369,8 +374,6 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
     // acquire): its first renewal comes after a third of that.
     timer_.deadline = std::min(renewed_at_ + first_ttl_ / 3, valid_until_ - margin());
     detail::add_timer(scheduler_, &timer_);
-    expiry_.deadline = valid_until_ - margin();
-    detail::add_timer(scheduler_, &expiry_);
   }
 
   task<result<void>> release() override {
@@ -403,6 +406,10 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
 
   static void on_timer(detail::timer_entry* entry) noexcept {
     auto* self = static_cast<timer_node*>(entry)->owner;
+    // Overdue (the process was paused): lost() fires here, before any task
+    // resumes, as the expiry timer would.
+    if (clock::now().time_since_epoch().count() >= self->last_safe_.load(std::memory_order_acquire))
+      self->mark_lost("the TTL ran out before a renewal could land (was the process paused or the store slow?)");
     detail::schedule(self->scheduler_, self->renewer_);
   }
 
@@ -447,6 +454,19 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
   // Started by the timer at the first renewal time.
   static detached_coroutine renew_loop(std::shared_ptr<redis_lease> self) {
     const auto ttl = self->ttl();
+    {
+      // From now on a renewal may be in flight: the expiry timer watches it.
+      // Checked after arming: stop() sets stopped_ before it cancels, so one
+      // of the two cancels it.
+      std::unique_lock guard(self->mutex_);
+      self->expiry_.deadline = self->valid_until_ - self->margin();
+      guard.unlock();
+      detail::add_timer(self->scheduler_, &self->expiry_);
+      if (self->stopped()) {
+        detail::cancel_timer(self->scheduler_, &self->expiry_);
+        co_return;
+      }
+    }
     for (;;) {
       clock::time_point until;
       {
@@ -462,7 +482,7 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
       }
       std::vector<std::string> arguments{self->mode_, self->owner_, std::to_string(ms(ttl))};
       auto results =
-          co_await self->store_->eval_all(renew_ref(), self->keys_.all, std::move(arguments), last_safe, true);
+          co_await self->store_->eval_all(renew_ref(), self->keys_.declared, std::move(arguments), last_safe, true);
       if (self->stopped()) co_return;
       std::size_t renewed = 0;
       std::string why;
@@ -484,13 +504,18 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
         std::lock_guard guard(self->mutex_);
         self->renewed_at_ = now;
         self->valid_until_ = now + ttl - self->store_->drift(ttl);
+        self->last_safe_.store((self->valid_until_ - self->margin()).time_since_epoch().count(),
+                               std::memory_order_release);
         next = self->next_wake(self->renewed_at_, self->valid_until_);
       }
       // Move the expiry timer; if it already fired, the lease stays lost.
       if (!detail::cancel_timer(self->scheduler_, &self->expiry_) || self->is_lost()) co_return;
       self->expiry_.deadline = self->valid_until_ - self->margin();
-      if (self->stopped()) co_return;
       detail::add_timer(self->scheduler_, &self->expiry_);
+      if (self->stopped()) {
+        detail::cancel_timer(self->scheduler_, &self->expiry_);
+        co_return;
+      }
       self->wakeup_.reset();
       if (self->stopped()) co_return;
       (void)co_await self->wakeup_.park(next);
@@ -507,6 +532,7 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
   clock::time_point valid_until_;
   clock::time_point renewed_at_;
   std::chrono::nanoseconds first_ttl_;  // validity of the grant the lease started with
+  std::atomic<clock::rep> last_safe_;   // valid_until_ - margin(), for the timer callback
   parking wakeup_;
   timer_node timer_;   // starts the renewal coroutine
   timer_node expiry_;  // fires lost() at the last safe instant
@@ -648,7 +674,7 @@ task<result<bool>> redis_store::release_everywhere(const lock_keys& keys, std::s
                                                    std::string member, std::string notify) {
   auto deadline = clock::now() + options_.call_timeout;
   std::vector<std::string> arguments{std::move(mode), std::move(owner), std::move(member), std::move(notify)};
-  auto results = co_await eval_all(release_ref(), keys.all, std::move(arguments), deadline);
+  auto results = co_await eval_all(release_ref(), keys.declared, std::move(arguments), deadline);
   std::size_t answered = 0;
   std::size_t held = 0;
   error last(errc::unreachable, "no redis server answered");
@@ -671,8 +697,8 @@ task<result<bool>> redis_store::release_everywhere(const lock_keys& keys, std::s
 void redis_store::release_without_waiting(const lock_keys& keys, const std::string& mode, const std::string& owner,
                                           const std::string& notify) {
   // EVAL, not EVALSHA: nobody would see a NOSCRIPT answer.
-  std::vector<std::string> argv{"EVAL", release_script, std::to_string(keys.all.size())};
-  argv.insert(argv.end(), keys.all.begin(), keys.all.end());
+  std::vector<std::string> argv{"EVAL", release_script, std::to_string(keys.declared.size())};
+  argv.insert(argv.end(), keys.declared.begin(), keys.declared.end());
   for (const auto& a : {mode, owner, std::string(), notify}) argv.push_back(a);
   for (auto& n : nodes_) (void)n.commands->send_detached(argv);
 }
@@ -745,7 +771,7 @@ task<result<std::optional<lease>>> redis_store::take_handoff(std::shared_ptr<red
   if (base + first - drift(ttl) - margin - clock::now() < first / 2) {
     const auto sent = clock::now();
     std::vector<std::string> arguments{mode, owner, std::to_string(ms(ttl))};
-    auto r = co_await eval(0, renew_ref(), keys.all, std::move(arguments), sent + options_.call_timeout, true);
+    auto r = co_await eval(0, renew_ref(), keys.declared, std::move(arguments), sent + options_.call_timeout, true);
     if (!r) co_return fail(std::move(r).error());
     if (r->type != reply::kind::integer)
       co_return fail(errc::protocol, "redis answered the renew script with " +
@@ -858,7 +884,7 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
                                        queued && handoff ? "1" : "0",
                                        handoff ? grant_ms + "|" + notify + "|" + floor + "|" + request.value
                                                : std::string()};
-    auto results = co_await eval_all(acquire_ref(), keys.all, std::move(arguments), sent + options_.call_timeout);
+    auto results = co_await eval_all(acquire_ref(), keys.declared, std::move(arguments), sent + options_.call_timeout);
     if (handoff && results.size() == 1 && results[0] && results[0]->type == reply::kind::array &&
         results[0]->elements.size() == 2 && results[0]->elements[0].integer == 2) {
       // A hand-off granted it to us between our last call and this one.
@@ -968,7 +994,7 @@ task<result<std::vector<holder_info>>> redis_store::read_holders(recipe kind, co
   // Every master's view; a holder counts when a quorum agrees on its owner id
   // (one master for redis://). Its token is the highest any of them reports:
   // a Redlock lease's token is the maximum over its quorum.
-  auto results = co_await eval_all(inspect_ref(), keys.all, std::vector<std::string>(), deadline);
+  auto results = co_await eval_all(inspect_ref(), keys.declared, std::vector<std::string>(), deadline);
   struct seen {
     holder_info info;
     std::size_t votes = 0;

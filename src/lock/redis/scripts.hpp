@@ -39,13 +39,18 @@
 
 namespace weft::lock::redis_detail {
 
-// Shared by every entry point: setup(keys) binds the keys of the lock (KEYS:
-// 1 x, 2 s, 3 k, 4 q, 5 qt, 6 qs, 7 t, 8 v, 9 qg) for one call.
+// Shared by every entry point: setup(keys) binds the keys of the lock for one
+// call. Only P x is passed (KEYS[1]); the others are named after it. Every
+// key of a lock carries the same {hash tag}, so they all live in the slot of
+// the declared key (each declared key costs the server about as much as a
+// small command, and the fast path is only four).
 #define WEFT_REDIS_LUA_HELPERS                                                                  \
   "local x, s, k, q, qt, qs, t, v, qg\n"                                                       \
   "local tm, now, quiet\n"                                                                      \
   "local function setup(keys)\n"                                                                \
-  "  x, s, k, q, qt, qs, t, v, qg = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6], keys[7], keys[8], keys[9]\n" \
+  "  x = keys[1]\n"                                                                             \
+  "  local p = string.sub(x, 1, -2)\n"                                                          \
+  "  s, k, q, qt, qs, t, v, qg = p .. 's', p .. 'k', p .. 'q', p .. 'qt', p .. 'qs', p .. 't', p .. 'v', p .. 'qg'\n" \
   "  tm, now, quiet = nil, nil, nil\n"                                                          \
   "end\n"                                                                                       \
   "local function clock()\n"                                                                    \
