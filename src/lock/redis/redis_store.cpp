@@ -120,20 +120,20 @@ bool parse_recipe(std::string_view text, recipe& out) {
   return false;
 }
 
+// The keys of one lock (see scripts.hpp): P = prefix, P x is the one the
+// scripts are given; they name the others after it.
 struct lock_keys {
   std::string prefix;
-  std::vector<std::string> all;       // x s k q qt qs t v qg
-  std::vector<std::string> declared;  // what the scripts get as KEYS: x (they name the rest after it)
-  const std::string& x() const { return all[0]; }
-  const std::string& k() const { return all[2]; }
-  const std::string& t() const { return all[6]; }
+  std::vector<std::string> declared;  // {P x}: what the scripts get as KEYS
+  const std::string& x() const { return declared[0]; }
+  std::string k() const { return prefix + "k"; }
+  std::string t() const { return prefix + "t"; }
 };
 
 lock_keys make_keys(recipe kind, std::string_view name) {
   lock_keys keys;
   keys.prefix = "weft:lock:" + std::string(recipe_key(kind)) + ":{" + escape_name(name) + "}:";
-  for (const char* suffix : {"x", "s", "k", "q", "qt", "qs", "t", "v", "qg"}) keys.all.push_back(keys.prefix + suffix);
-  keys.declared.push_back(keys.all[0]);
+  keys.declared.push_back(keys.prefix + "x");
   return keys;
 }
 
@@ -617,37 +617,45 @@ task<result<reply>> redis_store::eval(std::size_t node_index, const script_ref& 
   auto& n = nodes_[node_index];
   enum class how { function, sha, text };
   auto command = [&](how way) {
-    std::vector<std::string> argv;
-    argv.reserve(3 + keys.size() + arguments.size());
-    argv.emplace_back(way == how::function ? "FCALL" : way == how::sha ? "EVALSHA" : "EVAL");
-    argv.emplace_back(way == how::function ? script.function : way == how::sha ? script.sha : script.text);
-    argv.push_back(std::to_string(keys.size()));
-    argv.insert(argv.end(), keys.begin(), keys.end());
-    argv.insert(argv.end(), arguments.begin(), arguments.end());
-    return argv;
+    std::string_view verb = way == how::function ? "FCALL" : way == how::sha ? "EVALSHA" : "EVAL";
+    std::string_view body = way == how::function ? std::string_view(script.function)
+                            : way == how::sha    ? std::string_view(script.sha)
+                                                 : std::string_view(script.text);
+    std::size_t bytes = 64 + body.size();
+    for (const auto& k : keys) bytes += k.size() + 16;
+    for (const auto& a : arguments) bytes += a.size() + 16;
+    command_builder out(3 + keys.size() + arguments.size(), bytes);
+    const auto count = std::to_string(keys.size());
+    out.add(verb).add(body).add(count);
+    for (const auto& k : keys) out.add(k);
+    for (const auto& a : arguments) out.add(a);
+    return std::move(out).take();
+  };
+  auto send = [&](how way) {
+    return n.commands->call_formatted(command(way), way == how::function ? "FCALL" : "EVALSHA", deadline, precise);
   };
   auto starts = [](const reply& r, const char* prefix) { return r.is_error() && r.text.rfind(prefix, 0) == 0; };
   how way = !script.function.empty() && n.functions->load(std::memory_order_relaxed) ? how::function : how::sha;
-  auto r = co_await n.commands->call(command(way), deadline, precise);
+  auto r = co_await send(way);
   if (way == how::function && r && starts(*r, "ERR Function not found")) {
     // First use on this server (or it restarted without persistence): load the library.
     std::vector<std::string> load{"FUNCTION", "LOAD", "REPLACE", library().text};
     auto loaded = co_await n.commands->call(std::move(load), deadline, precise);
     if (!loaded) co_return loaded;
     if (!loaded->is_error()) {
-      r = co_await n.commands->call(command(how::function), deadline, precise);
+      r = co_await send(how::function);
     } else {
       n.functions->store(false, std::memory_order_relaxed);
       way = how::sha;
-      r = co_await n.commands->call(command(way), deadline, precise);
+      r = co_await send(way);
     }
   } else if (way == how::function && r && (starts(*r, "ERR unknown command") || starts(*r, "NOPERM"))) {
     // No functions here (Redis < 7), or this ACL user may not FCALL: plain scripts.
     n.functions->store(false, std::memory_order_relaxed);
     way = how::sha;
-    r = co_await n.commands->call(command(way), deadline, precise);
+    r = co_await send(way);
   }
-  if (way == how::sha && r && starts(*r, "NOSCRIPT")) r = co_await n.commands->call(command(how::text), deadline, precise);
+  if (way == how::sha && r && starts(*r, "NOSCRIPT")) r = co_await send(how::text);
   co_return r;
 }
 
