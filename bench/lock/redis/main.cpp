@@ -239,7 +239,7 @@ int main(int argc, char** argv) {
   redisFree(raw);
   if (!only.empty() && only != "contended") return 0;
 
-  for (int clients : {8, 64}) {
+  for (int clients : {2, 8, 64}) {
     std::vector<std::shared_ptr<weft::lock::store>> stores;
     for (int i = 0; i < clients; ++i) stores.push_back(*weft::lock::open(uri));
     auto name = "bench-contended-" + std::to_string(clients);
