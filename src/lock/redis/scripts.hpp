@@ -43,14 +43,19 @@ namespace weft::lock::redis_detail {
 // call. Only P x is passed (KEYS[1]); the others are named after it. Every
 // key of a lock carries the same {hash tag}, so they all live in the slot of
 // the declared key (each declared key costs the server about as much as a
-// small command, and the fast path is only four).
+// small command, and the fast path is only four). In the function library the
+// names of the last lock stay cached between calls (Lua strings are interned:
+// the check is one comparison), since building them costs more than the
+// commands of the fast path.
 #define WEFT_REDIS_LUA_HELPERS                                                                  \
   "local x, s, k, q, qt, qs, t, v, qg\n"                                                       \
   "local tm, now, quiet\n"                                                                      \
   "local function setup(keys)\n"                                                                \
-  "  x = keys[1]\n"                                                                             \
-  "  local p = string.sub(x, 1, -2)\n"                                                          \
-  "  s, k, q, qt, qs, t, v, qg = p .. 's', p .. 'k', p .. 'q', p .. 'qt', p .. 'qs', p .. 't', p .. 'v', p .. 'qg'\n" \
+  "  if keys[1] ~= x then\n"                                                                    \
+  "    x = keys[1]\n"                                                                           \
+  "    local p = string.sub(x, 1, -2)\n"                                                        \
+  "    s, k, q, qt, qs, t, v, qg = p .. 's', p .. 'k', p .. 'q', p .. 'qt', p .. 'qs', p .. 't', p .. 'v', p .. 'qg'\n" \
+  "  end\n"                                                                                     \
   "  tm, now, quiet = nil, nil, nil\n"                                                          \
   "end\n"                                                                                       \
   "local function clock()\n"                                                                    \
@@ -145,13 +150,14 @@ namespace weft::lock::redis_detail {
   "    if mine and redis.call('ZSCORE', s, owner) then return {2, tonumber(mine)} end\n"        \
   "  end\n"                                                                                     \
   "end\n"                                                                                       \
-  "local member = mode .. '|' .. ARGV[4] .. '|' .. ARGV[8] .. '|' .. owner\n"                   \
+  "local member = nil\n"                                                                        \
   "local purged = 0\n"                                                                          \
   "local free, chain = false, false\n"                                                          \
   "if mode == 'x' and redis.call('EXISTS', q, s) == 0 then\n"                                   \
   "  free = redis.call('SET', x, owner, 'NX', 'PX', ttl)\n"                                     \
   "  if free and ARGV[9] ~= '' then redis.call('SET', v, ARGV[9], 'PX', ttl) end\n"             \
   "else\n"                                                                                      \
+  "  member = mode .. '|' .. ARGV[4] .. '|' .. ARGV[8] .. '|' .. owner\n"                       \
   "  local head = nil\n"                                                                        \
   "  if redis.call('EXISTS', q) == 1 then\n"                                                    \
   "    purged = purge()\n"                                                                      \
@@ -172,6 +178,7 @@ namespace weft::lock::redis_detail {
   "end\n"                                                                                       \
   "if ARGV[5] == '1' then\n"                                                                    \
   "  local wttl = tonumber(ARGV[6])\n"                                                          \
+  "  member = member or (mode .. '|' .. ARGV[4] .. '|' .. ARGV[8] .. '|' .. owner)\n"           \
   "  if redis.call('ZSCORE', q, member) == false then\n"                                        \
   "    local ticket = ARGV[11]\n"                                                               \
   "    if ticket == '' then ticket = redis.call('INCR', qs) end\n"                              \
