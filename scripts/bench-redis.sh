@@ -71,7 +71,7 @@ section=$(mktemp)
   echo "|---|---|---|---|"
   echo "| floor: two raw round trips, hiredis, one connection (SET NX PX, DEL) | $(f "$floor") | $(f "$floor99") | 1.00 |"
   echo "| the seed's lock: SETNX + DEL (no expiry, no owner check) | $(f "$naive") | $(f "$naive99") | $(ratio "$naive" "$floor") |"
-  echo "| weft's two Lua scripts sent with raw hiredis (server-side cost of the protocol) | $(f "$scripts") | $(f "$scripts99") | $(ratio "$scripts" "$floor") |"
+  echo "| weft's acquire and release functions called with raw hiredis (FCALL: server-side cost of the protocol) | $(f "$scripts") | $(f "$scripts99") | $(ratio "$scripts" "$floor") |"
   for w in 1 2; do
     c=$(value "w${w}_client_median")
     echo "| two round trips through weft's own Redis client, $w worker(s) (no Lua) | $(f "$c") | $(f "$(value "w${w}_client_p99")") | $(ratio "$c" "$floor") |"
