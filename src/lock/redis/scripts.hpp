@@ -82,8 +82,9 @@ namespace weft::lock::redis_detail {
   "  return tok, text\n"                                                                        \
   "end\n"                                                                                       \
   "local function grantable(m, lim)\n"                                                          \
-  "  if redis.call('EXISTS', x) == 1 then return false end\n"                                   \
-  "  if redis.call('EXISTS', s) == 0 then return true end\n"                                    \
+  "  local n = redis.call('EXISTS', x, s)\n"                                                    \
+  "  if n == 0 then return true end\n"                                                          \
+  "  if n == 2 or redis.call('EXISTS', x) == 1 then return false end\n"                         \
   "  redis.call('ZREMRANGEBYSCORE', s, '-inf', clock())\n"                                      \
   "  local n = redis.call('ZCARD', s)\n"                                                        \
   "  if m == 'x' then return n == 0 end\n"                                                      \
@@ -181,13 +182,20 @@ namespace weft::lock::redis_detail {
   "  member = member or (mode .. '|' .. ARGV[4] .. '|' .. ARGV[8] .. '|' .. owner)\n"           \
   "  if redis.call('ZSCORE', q, member) == false then\n"                                        \
   "    local ticket = ARGV[11]\n"                                                               \
-  "    if ticket == '' then ticket = redis.call('INCR', qs) end\n"                              \
+  "    if ticket == '' then\n"                                                                  \
+  "      ticket = redis.call('INCR', qs)\n"                                                      \
+  "      if ticket == 1 then redis.call('PEXPIRE', qs, wttl * 2) end\n"                          \
+  "    end\n"                                                                                   \
   "    redis.call('ZADD', q, ticket, member)\n"                                                 \
-  "    if ARGV[13] ~= '' then redis.call('HSET', qg, member, ARGV[13]) end\n"                   \
+  "    if ARGV[13] ~= '' then redis.call('HSET', qg, member, ARGV[13]); extend(qg, wttl * 2) end\n" \
   "  end\n"                                                                                     \
   "  redis.call('ZADD', qt, clock() + wttl, member)\n"                                          \
-  "  extend(q, wttl * 2); extend(qt, wttl * 2); extend(qs, wttl * 2)\n"                         \
-  "  if ARGV[13] ~= '' then extend(qg, wttl * 2) end\n"                                         \
+  "  -- the queue keys are extended together: one PTTL decides for all\n"                        \
+  "  if redis.call('PTTL', q) < wttl * 2 then\n"                                                \
+  "    redis.call('PEXPIRE', q, wttl * 2); redis.call('PEXPIRE', qt, wttl * 2)\n"               \
+  "    redis.call('PEXPIRE', qs, wttl * 2)\n"                                                   \
+  "    if ARGV[13] ~= '' then redis.call('PEXPIRE', qg, wttl * 2) end\n"                        \
+  "  end\n"                                                                                     \
   "end\n"                                                                                       \
   "if purged > 0 then wake() end\n"                                                             \
   "local hint = redis.call('PTTL', x)\n"                                                        \
