@@ -321,6 +321,38 @@ TEST_F(redis_store, password_from_file_and_acl_user_are_accepted) {
   std::filesystem::remove(file);
 }
 
+// A user that may not load or call functions (as on Redis < 7) gets the same
+// Lua as plain scripts: grants, FIFO hand-off and release all work.
+TEST_F(redis_store, a_user_without_functions_falls_back_to_scripts) {
+  std::string port = weft::test::env_or_fail("WEFT_TEST_REDIS_PORT");
+  redisContext* raw = redisConnect("127.0.0.1", std::stoi(port));
+  ASSERT_TRUE(raw && !raw->err);
+  auto* made = static_cast<redisReply*>(redisCommand(
+      raw, "ACL SETUSER weft_nofunction on >nofunction-password ~weft:* &weft:* +@all -function -fcall"));
+  ASSERT_TRUE(made && made->type == REDIS_REPLY_STATUS) << (made && made->str ? made->str : "no reply");
+  freeReplyObject(made);
+  redisFree(raw);
+  auto store = open_or_fail("redis://weft_nofunction:nofunction-password@127.0.0.1:" + port);
+  ASSERT_TRUE(store);
+  auto name = unique_name("nofunction");
+  runtime_.block_on([&]() -> task<void> {
+    auto first = co_await store->acquire(mutex_request(name), context::background());
+    EXPECT_TRUE(first) << (first ? "" : std::string(first.error().message()));
+    if (!first) co_return;
+    auto waiter = weft::go([&]() -> task<void> {
+      auto second = co_await store->acquire(mutex_request(name), context::background());
+      EXPECT_TRUE(second) << (second ? "" : std::string(second.error().message()));
+      if (second) {
+        EXPECT_GT(second->token(), first->token());
+        EXPECT_TRUE(co_await second->release());
+      }
+    });
+    co_await weft::sleep_for(30ms);
+    EXPECT_TRUE(co_await first->release());
+    co_await std::move(waiter);
+  }());
+}
+
 TEST_F(redis_store, password_from_environment_is_used) {
   std::string auth = weft::test::env_or_fail("WEFT_TEST_REDIS_AUTH");
   std::string password = weft::test::env_or_fail("WEFT_TEST_REDIS_AUTH_PASSWORD");
