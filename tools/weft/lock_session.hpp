@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "supervisor.hpp"
@@ -96,5 +97,11 @@ class lock_session {
   explicit lock_session(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
 };
+
+// How elect and status start: resolve --store (resolve_store_uri) and open
+// it. On failure prints "weft <command>: ..." and returns nullptr with the
+// exit code in `exit_code`; on success `uri` is the resolved URI.
+std::unique_ptr<lock_session> open_session_for(std::string_view command, const std::string& store_option,
+                                               std::string& uri, int& exit_code);
 
 }  // namespace weft::cli

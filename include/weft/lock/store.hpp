@@ -99,6 +99,15 @@ class store : public std::enable_shared_from_this<store> {
   // been checked by the recipe (name, limit, options).
   virtual task<result<lease>> acquire(acquire_request request, context ctx) = 0;
 
+  // Grants `request` on the calling thread, without a runtime and without
+  // waiting for other holders, when the store can decide at once: the lease,
+  // errc::contended when the lock is held (the request leaves no trace, even
+  // with request.wait), or errc::unsupported when this store cannot answer
+  // without waiting (a remote store, a queue busy in another process): then
+  // use acquire(). For short-lived processes that should not start a runtime
+  // (`weft lock`). The default answers errc::unsupported.
+  virtual result<lease> acquire_now(const acquire_request& request);
+
   // The locks whose name starts with `prefix`, for `weft status`.
   virtual task<result<std::vector<lock_info>>> list(std::string prefix, context ctx) = 0;
 
