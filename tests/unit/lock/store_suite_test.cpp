@@ -6,6 +6,7 @@
 #include <atomic>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "lock_test_support.hpp"
@@ -161,6 +162,52 @@ TEST_P(store_suite, try_lock_reports_contended_while_held) {
     LOCK_CO_ASSERT(third);
     EXPECT_GT(third->token(), first->token());
   });
+}
+
+// The path without a runtime (weft lock): a store grants at once on the
+// calling thread, or answers unsupported having taken nothing.
+TEST_P(store_suite, acquire_now_grants_on_the_calling_thread_or_answers_unsupported) {
+  acquire_request request;
+  request.kind = recipe::mutex;
+  request.name = name_;
+  request.options.ttl = 300ms;
+  auto first = store_->acquire_now(request);
+  if (!first) {
+    EXPECT_EQ(first.error().code(), errc::unsupported) << first.error().message();
+    auto m = mutex::make(store_, name_).value();
+    run([&]() -> task<void> {
+      auto held = co_await m.try_lock(context::background());
+      LOCK_CO_ASSERT(held);  // nothing was taken
+      LOCK_CO_ASSERT(co_await held->release());
+    });
+    return;
+  }
+  EXPECT_GT(first->token(), 0u);
+  auto second = store_->acquire_now(request);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code(), errc::contended);
+  EXPECT_NE(second.error().message().find("held by another client"), std::string_view::npos);
+  // The lease renews itself with no runtime running: still held after 3 TTLs.
+  std::this_thread::sleep_for(900ms);
+  EXPECT_FALSE(first->is_lost()) << first->lost_reason();
+  auto during = store_->acquire_now(request);
+  ASSERT_FALSE(during);
+  EXPECT_EQ(during.error().code(), errc::contended);
+  const auto token = first->token();
+  ASSERT_TRUE(first->release_now());
+  EXPECT_FALSE(first->held());
+  // The contended tries left no entry behind: the lock is free at once.
+  auto third = store_->acquire_now(request);
+  ASSERT_TRUE(third) << third.error().message();
+  EXPECT_GT(third->token(), token);
+  EXPECT_TRUE(third->release_now());
+}
+
+TEST_P(store_suite, release_now_on_an_empty_lease_is_invalid_argument) {
+  lease empty;
+  auto released = empty.release_now();
+  ASSERT_FALSE(released);
+  EXPECT_EQ(released.error().code(), errc::invalid_argument);
 }
 
 TEST_P(store_suite, waiters_are_served_in_arrival_order) {
