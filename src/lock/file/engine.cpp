@@ -420,6 +420,15 @@ result<void> file_engine::store_state(lock_dir& dir, const std::vector<state_ent
   // a rename on a journaling file system, and the "end" trailer makes a
   // record cut short detectable.
   std::string text = format_state(dir.header, entries);
+  // A shorter record leaves a tail of the old one. A small tail is blanked
+  // in the same write (the parser ignores what follows "end"), which saves
+  // an ftruncate on every release; a large one is cut off.
+  constexpr std::size_t blank_tail_limit = 4096;
+  bool cut = false;
+  if (text.size() < dir.state_size) {
+    if (dir.state_size <= blank_tail_limit) text.append(dir.state_size - text.size(), ' ');
+    else cut = true;
+  }
   std::size_t done = 0;
   while (done < text.size()) {
     ssize_t n = ::pwrite(dir.state_fd, text.data() + done, text.size() - done, static_cast<off_t>(done));
@@ -427,9 +436,8 @@ result<void> file_engine::store_state(lock_dir& dir, const std::vector<state_ent
     if (n <= 0) return os_failure("cannot write the lock's state file");
     done += static_cast<std::size_t>(n);
   }
-  // Only a shorter record leaves a tail to cut (load() read the old length
-  // under this same meta lock).
-  if (text.size() < dir.state_size && ::ftruncate(dir.state_fd, static_cast<off_t>(text.size())) != 0)
+  // (load() read the old length under this same meta lock.)
+  if (cut && ::ftruncate(dir.state_fd, static_cast<off_t>(text.size())) != 0)
     return os_failure("cannot truncate the lock's state file");
   dir.state_size = text.size();
   return {};
