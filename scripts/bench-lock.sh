@@ -3,27 +3,27 @@
 # taking one lock and running `true`, in one run, and writes the lock-cli
 # section of docs/BENCHMARKS.md.
 #
-# The two commands are interleaved: ROUNDS rounds of hyperfine, each timing
-# both commands (in alternating order), so a change in machine load during
-# the run hits both alike. The ratio is taken on the pooled per-run times.
+# The two commands are interleaved run by run (A B B A ...) and timed from
+# outside (posix_spawn to wait4, CPU from wait4's rusage, the child `true`
+# included), so a change in machine load hits both alike; the ratio is given
+# on the means, the medians and pair by pair.
 #
-# Usage: scripts/bench-lock.sh [RUNS]    (default 500 per command; needs a release build)
+# Usage: scripts/bench-lock.sh [RUNS]    (default 500 of each; needs a release build)
 # Env:   WEFT=path/to/weft   (default build/release/bin/weft)
-#        ROUNDS=N            (default 10)
+#        WARMUP=N            (default 30 of each, not counted)
 #        WEFT_BENCH_NO_WRITE=1 to print without touching docs/BENCHMARKS.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs=${1:-500}
-rounds=${ROUNDS:-10}
-per_round=$(( (runs + rounds - 1) / rounds ))
+warmup=${WARMUP:-30}
 weft=${WEFT:-build/release/bin/weft}
 if [[ ! -x $weft ]]; then
   echo "bench-lock: $weft not found; build it first: cmake --preset release && cmake --build --preset release --target weft" >&2
   exit 69
 fi
 command -v flock >/dev/null || { echo "bench-lock: flock(1) not found; apt-get install util-linux" >&2; exit 69; }
-command -v hyperfine >/dev/null || { echo "bench-lock: hyperfine not found; run scripts/bootstrap.sh" >&2; exit 69; }
+command -v python3 >/dev/null || { echo "bench-lock: python3 not found" >&2; exit 69; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -37,17 +37,35 @@ flock_cmd="flock $lockfile $true_bin"
 weft_cmd="$weft_abs lock --store $store bench -- $true_bin"
 $weft_cmd || { echo "bench-lock: '$weft_cmd' failed" >&2; exit 70; }
 
-for ((round = 1; round <= rounds; round++)); do
-  if ((round % 2)); then
-    order=(-n flock "$flock_cmd" -n "weft lock" "$weft_cmd")
-  else
-    order=(-n "weft lock" "$weft_cmd" -n flock "$flock_cmd")
-  fi
-  hyperfine -N --style none --warmup 5 --runs "$per_round" --export-json "$tmp/round$round.json" \
-    "${order[@]}" >/dev/null
-  echo "bench-lock: round $round of $rounds done" >&2
-done
-
+# Interleaved and paired: run i times flock then weft (weft then flock on
+# odd i), each started with posix_spawn and reaped with wait4, so a change in
+# machine load hits both alike; the ratio is also taken pair by pair.
+python3 - "$tmp/pairs.json" "$runs" "$warmup" "$flock_cmd" "$weft_cmd" <<'PYTHON'
+import json, os, shlex, sys, time
+out, runs, warmup, flock_cmd, weft_cmd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+commands = {"flock": shlex.split(flock_cmd), "weft lock": shlex.split(weft_cmd)}
+devnull = os.open(os.devnull, os.O_RDWR)
+def once(argv):
+    start = time.perf_counter_ns()
+    pid = os.posix_spawnp(argv[0], argv, os.environ,
+                         file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 0), (os.POSIX_SPAWN_DUP2, devnull, 1)])
+    _, status, usage = os.wait4(pid, 0)
+    wall = (time.perf_counter_ns() - start) / 1e9
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"bench-lock: {' '.join(argv)} failed with status {status}")
+    return wall, usage.ru_utime + usage.ru_stime
+for _ in range(warmup):
+    for argv in commands.values():
+        once(argv)
+results = {name: {"wall": [], "cpu": []} for name in commands}
+for i in range(runs):
+    order = ["flock", "weft lock"] if i % 2 == 0 else ["weft lock", "flock"]
+    for name in order:
+        wall, cpu = once(commands[name])
+        results[name]["wall"].append(wall)
+        results[name]["cpu"].append(cpu)
+json.dump(results, open(out, "w"))
+PYTHON
 # Where the time goes, for the text below: system calls and threads per run.
 syscalls() { strace -f -c -o "$tmp/strace.txt" "$@" >/dev/null 2>&1 && awk '/total/ {print $4}' "$tmp/strace.txt"; }
 threads() { strace -f -e trace=clone,clone3 -o "$tmp/threads.txt" "$@" >/dev/null 2>&1 && grep -c 'CLONE_THREAD' "$tmp/threads.txt" || true; }
@@ -59,31 +77,30 @@ else
   flock_calls="?"; weft_calls="?"; weft_threads="?"
 fi
 
-summary=$(python3 - "$tmp" "$rounds" "$flock_calls" "$weft_calls" "$weft_threads" <<'PYTHON'
-import glob, json, statistics, sys
-tmp, rounds, flock_calls, weft_calls, weft_threads = sys.argv[1:6]
-times = {"flock": [], "weft lock": []}
-cpu = {"flock": [], "weft lock": []}
-for path in sorted(glob.glob(tmp + "/round*.json")):
-    for r in json.load(open(path))["results"]:
-        times[r["command"]] += r["times"]
-        cpu[r["command"]].append(r["user"] + r["system"])
-f, w = times["flock"], times["weft lock"]
+summary=$(python3 - "$tmp/pairs.json" "$flock_calls" "$weft_calls" "$weft_threads" <<'PYTHON'
+import json, statistics, sys
+path, flock_calls, weft_calls, weft_threads = sys.argv[1:5]
+results = json.load(open(path))
+f, w = results["flock"], results["weft lock"]
 ms = lambda s: f"{s * 1e3:.2f} ms"
-mean = statistics.fmean
-fc, wc = mean(cpu["flock"]), mean(cpu["weft lock"])
-ratio = mean(w) / mean(f)
-print("| command | mean wall | median wall | CPU (user+sys) | system calls |")
+mean, median = statistics.fmean, statistics.median
+ratio = mean(w["wall"]) / mean(f["wall"])
+paired = median(a / b for a, b in zip(w["wall"], f["wall"]))
+paired_cpu = median(a / b for a, b in zip(w["cpu"], f["cpu"]) if b > 0)
+print("| command | mean wall | median wall | mean CPU (user+sys) | system calls |")
 print("|---|---|---|---|---|")
-print(f"| `flock LOCKFILE true` (util-linux) | {ms(mean(f))} ± {ms(statistics.stdev(f))} | "
-      f"{ms(statistics.median(f))} | {ms(fc)} | {flock_calls} |")
-print(f"| `weft lock --store file://DIR NAME -- true` | {ms(mean(w))} ± {ms(statistics.stdev(w))} | "
-      f"{ms(statistics.median(w))} | {ms(wc)} | {weft_calls} |")
-print(f"| ratio weft / flock | {ratio:.2f}× | {statistics.median(w) / statistics.median(f):.2f}× | "
-      f"{wc / fc:.2f}× | |")
+print(f"| `flock LOCKFILE true` (util-linux) | {ms(mean(f['wall']))} ± {ms(statistics.stdev(f['wall']))} | "
+      f"{ms(median(f['wall']))} | {ms(mean(f['cpu']))} | {flock_calls} |")
+print(f"| `weft lock --store file://DIR NAME -- true` | {ms(mean(w['wall']))} ± {ms(statistics.stdev(w['wall']))} | "
+      f"{ms(median(w['wall']))} | {ms(mean(w['cpu']))} | {weft_calls} |")
+print(f"| ratio weft / flock | {ratio:.2f}× | {median(w['wall']) / median(f['wall']):.2f}× | "
+      f"{mean(w['cpu']) / mean(f['cpu']):.2f}× | |")
+print()
+print(f"Median of the {len(w['wall'])} paired ratios: {paired:.2f}× wall, {paired_cpu:.2f}× CPU "
+      f"(CPU clock ticks are coarse: read the means).")
 print()
 print(f"Goal: `weft lock` within 1.2× of flock's wall time: **{'met' if ratio <= 1.2 else 'not met'}** "
-      f"({ratio:.2f}× on the mean, {len(w)} runs of each). Threads started by one `weft lock`: {weft_threads}.")
+      f"({ratio:.2f}× on the mean). Threads started by one `weft lock`: {weft_threads}.")
 PYTHON
 )
 
@@ -92,11 +109,11 @@ section=$(cat <<MD
 ## \`weft lock\` per invocation vs \`flock(1)\`
 
 Each invocation takes one lock, runs \`true\` and releases it. Both commands
-were measured in one run of \`scripts/bench-lock.sh\`: $rounds rounds of
-hyperfine (\`-N\`, 5 warm-up runs, $per_round runs of each command per round,
-the order alternating between rounds), pooled; system calls counted with
-\`strace -f -c\` (the child \`true\` included). On $(date -u +%Y-%m-%d), $(nproc) cores,
-load average $(cut -d' ' -f1-3 /proc/loadavg) at the end.
+were measured in one run of \`scripts/bench-lock.sh\`: $warmup warm-up runs
+of each, then $runs of each, interleaved run by run (A B B A ...), each timed
+from outside from posix_spawn to wait4 (CPU from wait4's rusage, the child
+\`true\` included); system calls counted with \`strace -f -c\`. On
+$(date -u +%Y-%m-%d), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end.
 
 $summary
 
