@@ -135,7 +135,7 @@ probing, which is expensive in a VM), the participant file's create and unlink
 (inode allocation on ext4; cheaper on tmpfs, where the default
 \`\$XDG_RUNTIME_DIR\` store lives), the keeper thread's clone, OpenSSL's CPU
 probe in the static binary (libcrypto is linked for the ring's and Redis's
-hashes), and CLI11 building the command table. The release binary is linked
+hashes), and CLI11 building the command line (only the named subcommand is built). The release binary is linked
 statically: against a dynamic glibc with static libstdc++ it spent more CPU per
 run when measured (shared-library mapping and relocation).
 <!-- lock-cli:end -->
