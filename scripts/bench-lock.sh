@@ -124,16 +124,16 @@ issued from it; the fsync'd ceiling in \`token\` is rewritten once per 4096
 grants), start the child with vfork + execve in its own process group, wait
 for it, then leave the queue the same way and exit. All of it runs on the main
 thread: no runtime is started (\`store::acquire_now\`, \`lease::release_now\`),
-and the file store starts its inotify watcher only for a waiter. One thread is
-started per run: the renewal keeper, which sleeps until TTL/3 and must exist
-for the lease to renew itself and for \`lost()\` to fire. Contended runs fall
-back to the runtime (push-based waiting, cancellable by Ctrl-C).
+and the file store starts its inotify watcher only for a waiter and its
+renewal keeper only once the command has run for TTL/10 (at most 50 ms; the
+first renewal is due at TTL/3), so a short command starts no thread. Contended
+runs fall back to the runtime (push-based waiting, cancellable by Ctrl-C).
 
 Where the remaining time goes, from \`perf record\` over a loop of runs: the
 process start-up that flock pays too (execve, page faults, glibc's CPU-feature
 probing, which is expensive in a VM), the participant file's create and unlink
 (inode allocation on ext4; cheaper on tmpfs, where the default
-\`\$XDG_RUNTIME_DIR\` store lives), the keeper thread's clone, OpenSSL's CPU
+\`\$XDG_RUNTIME_DIR\` store lives), OpenSSL's CPU
 probe in the static binary (libcrypto is linked for the ring's and Redis's
 hashes), and CLI11 building the command line (only the subcommand named by the
 first argument is built: all six cost about a tenth of a run). The release

@@ -76,6 +76,8 @@ result<void> lease_state::release_now() {
   return fail(errc::unsupported, "this store releases only through release() on a runtime");
 }
 
+void lease_state::start_upkeep() noexcept {}
+
 result<void> lease::release_now() {
   if (!state_) return fail(errc::invalid_argument, "release_now() on an empty or already released lease");
   auto released = state_->release_now();

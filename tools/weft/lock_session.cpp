@@ -66,6 +66,7 @@ held_lease& held_lease::operator=(held_lease&&) noexcept = default;
 held_lease::~held_lease() = default;
 
 std::uint64_t held_lease::token() const { return impl_->lease.token(); }
+void held_lease::start_upkeep() noexcept { impl_->lease.start_upkeep(); }
 int held_lease::lost_fd() const { return impl_->lost->fd(); }
 bool held_lease::lost() const { return impl_->lost->notified() || impl_->lease.is_lost(); }
 
@@ -157,6 +158,7 @@ std::optional<result<lock::lease>> acquire_at_once(const std::shared_ptr<lock::s
   }
   const bool try_only = request.wait && request.wait->count() == 0;
   wanted.wait = !try_only;
+  wanted.defer_upkeep = request.defer_upkeep;
   auto granted = store->acquire_now(wanted);
   if (granted) return granted;
   const errc code = granted.error().code();

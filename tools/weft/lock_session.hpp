@@ -30,6 +30,9 @@ struct hold_request {
   unsigned permits = 0;
   // Election only: the value published with the leadership.
   std::string value;
+  // A lock or permit granted at once does not start its renewal thread until
+  // held_lease::start_upkeep() (the caller's wait loop calls it).
+  bool defer_upkeep = false;
 };
 
 // A lock, permit or leadership held by this process.
@@ -42,6 +45,9 @@ class held_lease {
   ~held_lease();
 
   std::uint64_t token() const;
+  // Starts the lease's renewal if it was deferred (see hold_request). Call
+  // it well within ttl/3 of the grant; idempotent.
+  void start_upkeep() noexcept;
   // Readable once the lease is lost.
   int lost_fd() const;
   bool lost() const;

@@ -64,6 +64,9 @@ class lease_state {
   // store can (file://); errc::unsupported, with nothing done, otherwise.
   // The default answers errc::unsupported.
   virtual result<void> release_now();
+  // Starts the renewal of a lease granted with acquire_request::defer_upkeep;
+  // nothing otherwise. The default does nothing.
+  virtual void start_upkeep() noexcept;
 
  private:
   std::string name_;
@@ -113,6 +116,10 @@ class lease {
   // lease_state::release_now). On errc::unsupported the lease is still held:
   // release() it instead.
   result<void> release_now();
+  // See acquire_request::defer_upkeep. Safe to call any number of times.
+  void start_upkeep() noexcept {
+    if (state_) state_->start_upkeep();
+  }
 
   // For stores and tests.
   const std::shared_ptr<lease_state>& state() const noexcept { return state_; }

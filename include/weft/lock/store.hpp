@@ -67,6 +67,12 @@ struct acquire_request {
   std::string value;        // election: the candidate's value
   lease_options options;
   bool wait = true;         // false: a try_ variant, fail with errc::contended
+  // acquire_now only: the lease's renewal starts only at
+  // lease::start_upkeep(), which the caller must call well within ttl/3
+  // (if it comes late, the lease is found lost, never silently kept). For a
+  // caller that often gives the lease back within milliseconds and would
+  // otherwise start a thread for nothing (`weft lock`).
+  bool defer_upkeep = false;
 };
 
 // One holder as `weft status` and election observers see it. Never contains

@@ -187,6 +187,7 @@ class file_lease final : public lease_state {
     if (released_.exchange(true)) return {};
     return engine_->release(who_, true);
   }
+  void start_upkeep() noexcept override { engine_->start_upkeep(who_); }
 
  private:
   std::shared_ptr<file_engine> engine_;
@@ -599,10 +600,13 @@ result<enqueued> file_engine::enqueue(const acquire_request& request, std::funct
   }
   bool keeper_was_running = false;
   result<void> started;
+  // A deferred participant (acquire_now with defer_upkeep) starts the keeper
+  // at start_upkeep(); the keeper renews every participant once it runs.
+  const bool defer = request.defer_upkeep && !request.wait;
   {
     std::lock_guard guard(mutex_);
     keeper_was_running = keeper_.joinable();
-    started = start_keeper_locked();
+    if (!defer) started = start_keeper_locked();
     if (started) {
       who->expiry = now + ttl;
       who->next_renew = now + ttl / 3;
@@ -858,6 +862,22 @@ result<void> file_engine::release(const std::shared_ptr<participant>& who, bool 
   if (!left && left.error().code() == errc::unsupported) return left;  // would block: retry blocking
   if (lost) return fail(errc::lease_lost, "the lease had been lost before it was released");
   return left;
+}
+
+void file_engine::start_upkeep(const std::shared_ptr<participant>& who) noexcept {
+  result<void> started;
+  {
+    std::lock_guard guard(mutex_);
+    if (keeper_.joinable()) return;
+    started = start_keeper_locked();
+  }
+  if (!started) {
+    try {
+      mark_lost(who, "cannot renew the lease: " + std::string(started.error().message()));
+    } catch (...) {
+      // Out of memory: the lease expires at its TTL, as if this process had stopped.
+    }
+  }
 }
 
 void file_engine::abandon(const std::shared_ptr<participant>& who) {

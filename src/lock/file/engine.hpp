@@ -90,6 +90,9 @@ class file_engine : public std::enable_shared_from_this<file_engine> {
   result<enqueued> enqueue(const acquire_request& request, std::function<void(result<lease>)> on_done,
                            bool may_block = true);
   result<enqueued> join_queue(const std::shared_ptr<participant>& who, bool may_block);
+  // Starts the keeper for a participant enqueued with defer_upkeep (the
+  // keeper renews every participant); on failure the lease is marked lost.
+  void start_upkeep(const std::shared_ptr<participant>& who) noexcept;
   // Drops a participant that enqueue() prepared but left out of the queue
   // (would_block): no queue change, so no wait for the queue's lock.
   void abandon(const std::shared_ptr<participant>& who);
