@@ -145,6 +145,7 @@ session::~session() {
   // Closing deletes our ephemeral nodes at once and runs every pending
   // completion (ZCLOSING) before it returns, while *this is still alive.
   if (handle != nullptr) zookeeper_close(handle);
+  if (retired_ != nullptr) zookeeper_close(std::exchange(retired_, nullptr));
   std::vector<lost_callback> lost;
   {
     std::lock_guard lock(mutex_);
@@ -180,7 +181,16 @@ result<void> session::open_handle() {
     state_.store(connection_state::connecting, std::memory_order_release);
     generation_.fetch_add(1, std::memory_order_acq_rel);
   }
-  if (old != nullptr) zookeeper_close(old);
+  if (old != nullptr) {
+    // Not closed yet: zookeeper_close frees nothing still queued for
+    // delivery, so closing at once would leak the events that arrived with
+    // the expiry. Every request on it has completed (ZSESSIONEXPIRED), and
+    // watcher() ignores it; the watchdog closes it a third of the session
+    // timeout later. Only the watchdog calls open_handle with an old handle.
+    if (retired_ != nullptr) zookeeper_close(retired_);
+    retired_ = old;
+    retired_at_ = steady::now();
+  }
   return {};
 }
 
@@ -736,6 +746,7 @@ void session::watchdog_loop() {
     lock.unlock();
 
     const auto now = steady::now();
+    if (retired_ != nullptr && now - retired_at_ >= timeout / 3) zookeeper_close(std::exchange(retired_, nullptr));
     if (connected && !probe_busy && now - last_probe >= timeout / 3) {
       last_probe = now;
       send_probe();

@@ -222,6 +222,10 @@ class session : public std::enable_shared_from_this<session> {
   // it is closed.
   mutable std::shared_mutex handle_mutex_;
   zhandle_t* handle_ = nullptr;
+  // The expired handle a new session replaced, closed later by the watchdog
+  // (see open_handle). Touched only by the watchdog, then the destructor.
+  zhandle_t* retired_ = nullptr;
+  std::chrono::steady_clock::time_point retired_at_{};
 
   std::atomic<std::int64_t> session_id_{0};
   std::atomic<std::uint64_t> generation_{0};
