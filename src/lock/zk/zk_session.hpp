@@ -17,6 +17,8 @@
 // can be granted the lock. A watchdog thread sends a probe (exists) every
 // third of the timeout so a healthy session never comes close. Expiry, an
 // authentication failure and closing mark leases lost at once.
+// A lease is also lost alone when the holder watch on its own node reports
+// the node deleted or no longer this session's (watch_node/hold_node).
 //
 // Thread-safety: all members are thread-safe.
 #pragma once
