@@ -22,6 +22,15 @@ void log_sink(const char* message) {
   if (enabled) std::fprintf(stderr, "zookeeper: %s\n", message);
 }
 
+// Why a held node vanished: usually another client deleted it; the server
+// also deletes it when the session ends (its expiry event may come later).
+std::string deleted_reason(const std::string& path) {
+  return "the lock node " + path +
+         " was deleted while held: another ZooKeeper client deleted it (an operator, or any client of the "
+         "ensemble when zk:// has no credentials: use digest authentication on a shared ensemble), or its "
+         "session expired or was closed";
+}
+
 bool answered(int rc) noexcept {
   return !is_connection_error(rc) && rc != ZSESSIONEXPIRED && rc != ZCLOSING &&
          rc != ZINVALIDSTATE && rc != ZAUTHFAILED && rc != ZSYSTEMERROR;
@@ -145,7 +154,13 @@ session::~session() {
   // Closing deletes our ephemeral nodes at once and runs every pending
   // completion (ZCLOSING) before it returns, while *this is still alive.
   if (handle != nullptr) zookeeper_close(handle);
-  if (retired_ != nullptr) zookeeper_close(std::exchange(retired_, nullptr));
+  if (retired_ != nullptr) {
+    // Give its completion thread the moment it needs to deliver what it had
+    // queued (see open_handle); bounded, and only right after an expiry.
+    const auto settle = retired_at_ + std::chrono::milliseconds(200);
+    if (steady::now() < settle) std::this_thread::sleep_until(settle);
+    zookeeper_close(std::exchange(retired_, nullptr));
+  }
   std::vector<lost_callback> lost;
   {
     std::lock_guard lock(mutex_);
@@ -251,9 +266,7 @@ void session::on_event(int type, int state, const char* path) {
         if (watch.released) {
           node_watches_.erase(own);  // the echo of our own delete
         } else if (type == ZOO_DELETED_EVENT) {
-          reason = "the lock node " + key +
-                   " was deleted by another ZooKeeper client (an operator, or any client of the ensemble "
-                   "when zk:// has no credentials: use digest authentication on a shared ensemble)";
+          reason = deleted_reason(key);
           if (watch.on_lost) {
             lost = std::move(watch.on_lost);
             node_watches_.erase(own);
@@ -448,12 +461,8 @@ void session::node_answer(const std::string& path, const std::shared_ptr<node_wa
     if (rc == ZOK || rc == ZNONODE) {
       watch->armed = rc == ZOK;  // a node of another owner: its watch is set, but not ours to keep
       if (!watch->released) {
-        reason = rc == ZNONODE
-                     ? "the lock node " + path +
-                           " was deleted by another ZooKeeper client (an operator, or any client of the "
-                           "ensemble when zk:// has no credentials: use digest authentication on a shared "
-                           "ensemble)"
-                     : "the lock node " + path + " now belongs to another ZooKeeper session";
+        reason = rc == ZNONODE ? deleted_reason(path)
+                               : "the lock node " + path + " now belongs to another ZooKeeper session";
         if (watch->on_lost) {
           lost = std::move(watch->on_lost);
         } else {

@@ -110,7 +110,7 @@ task<result<lease>> acquire_bounded(Acquire acquire) {
 
 void expect_deleted_reason(const lease& held) {
   const std::string reason = held.lost_reason();
-  EXPECT_NE(reason.find("deleted by another ZooKeeper client"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("was deleted while held: another ZooKeeper client deleted it"), std::string::npos) << reason;
 }
 
 TEST(zk_holder_watch, a_deleted_mutex_node_fires_lost_and_the_next_client_gets_a_newer_token) {
