@@ -95,10 +95,10 @@ table() {  # table FILE TITLE
   echo "| kazoo Lock | $(us "$kazoo") | $(us "$(value kazoo_p99 "$f")") | $(ratio "$kazoo" "$weft")× | $(value kazoo_requests "$f") | $(printf '%.0f' "$(value kazoo_requests "$f")") |"
   echo "| kazoo raw create + get_children + delete | $(us "$raw") | $(us "$(value kazoo_raw_p99 "$f")") | $(ratio "$raw" "$weft")× | 3 | 3 |"
   echo
-  echo "| hand-off (release → next holder) | median | p99 | requests per acquisition | watch notifications per hand-off |"
-  echo "|---|---|---|---|---|"
+  echo "| hand-off (release → next holder) | median | p99 | requests per acquisition | watch notifications per hand-off (to waiters) | holder-watch notifications per acquisition |"
+  echo "|---|---|---|---|---|---|"
   for c in 8 64; do
-    echo "| $c contending clients (one session each) | $(us "$(value "handoff${c}_median" "$f")") | $(us "$(value "handoff${c}_p99" "$f")") | $(value "handoff${c}_requests" "$f") | $(value "handoff${c}_notifications" "$f") |"
+    echo "| $c contending clients (one session each) | $(us "$(value "handoff${c}_median" "$f")") | $(us "$(value "handoff${c}_p99" "$f")") | $(value "handoff${c}_requests" "$f") | $(value "handoff${c}_notifications" "$f") | $(value "handoff${c}_holder_notifications" "$f") |"
   done
   echo
   local to_floor to_kazoo w1_to_floor w1_to_kazoo
@@ -140,15 +140,19 @@ section=$(mktemp)
   echo
   echo "- **Acquire is one round trip.** weft sends the create and the getChildren back to back"
   echo "  (ZooKeeper runs one session's requests in order, so the listing already holds the new"
-  echo "  node); the release is the delete: 3 requests in 2 round trips, where the floor, waiting for"
-  echo "  each answer, takes 3, and kazoo's Lock sent $(value kazoo_requests "$synced"), each waiting for the one before"
+  echo "  node); the release is the delete. weft also sends the holder watch (a getData + watch on"
+  echo "  its own node, so \`lost()\` fires if another client deletes it) as soon as the create has"
+  echo "  answered, and never waits for it: 4 requests in 2 round trips waited for, where the floor"
+  echo "  (3 requests, no holder watch), waiting for each answer, takes 3, and kazoo's Lock sent"
+  echo "  $(value kazoo_requests "$synced"), each waiting for the one before"
   echo "  (kazoo 2.8 lists the directory before every create but the first, looking for a node of an"
-  echo "  earlier attempt; then create, getChildren, delete)."
+  echo "  earlier attempt; then create, getChildren, delete). The release's delete fires the holder's"
+  echo "  own watch: $(value weft_holder_notifications "$synced") notification per acquisition back to the releasing client."
   echo "- **A hand-off is one watch notification plus one read**: the next waiter's \`exists\` watch"
   echo "  on its predecessor fires, it sends one getChildren, and it holds the lock; nobody else"
-  echo "  hears anything. A contended acquisition sends 5 requests (create, getChildren,"
-  echo "  exists + watch, getChildren after the notification, delete) whatever the number of"
-  echo "  waiters; the 8 and 64 rows show the same count and one notification per hand-off (checked"
+  echo "  hears anything. A contended acquisition sends 6 requests (create, getChildren, the holder"
+  echo "  watch's getData, exists + watch, getChildren after the notification, delete) whatever the"
+  echo "  number of waiters; the 8 and 64 rows show the same count and one notification per hand-off (checked"
   echo "  exactly by \`zk_store.a_hand_off_is_one_notification_plus_one_read_and_wakes_only_the_next_waiter\`)."
   echo "- **The fsync.** With ZooKeeper's default \`forceSync=yes\` every write (the create, the"
   echo "  delete) waits for an fdatasync of the transaction log; on this machine's shared disk that"

@@ -12,7 +12,9 @@
 //   hand-off latency with 8 and 64 contending clients (one session each):
 //     the time from the holder calling release() to the next holder's
 //     acquire returning;
-//   ZooKeeper requests per acquisition, and watch notifications per hand-off.
+//   ZooKeeper requests per acquisition, and watch notifications per hand-off
+//   (to waiters), and per acquisition on the holder's own node (the holder
+//   watch: the echo of its own release's delete).
 #include <zookeeper/zookeeper.h>  // THREADED is defined by CMake: the sync API
 #include <unistd.h>
 
@@ -179,6 +181,7 @@ std::vector<double> run_pipelined_floor(const std::string& hosts, const std::str
 struct uncontended_result {
   std::vector<double> samples;
   double requests_per_acquisition = 0;
+  double holder_notifications_per_acquisition = 0;  // the echo of our own delete
 };
 
 uncontended_result run_uncontended(runtime& rt, const std::string& uri, int iterations) {
@@ -190,8 +193,12 @@ uncontended_result run_uncontended(runtime& rt, const std::string& uri, int iter
   rt.block_on([&]() -> task<void> {
     std::vector<double> samples;
     std::uint64_t requests_before = 0;
+    std::uint64_t holder_before = 0;
     for (int i = 0; i < iterations + 20; ++i) {
-      if (i == 20) requests_before = s->requests_sent();
+      if (i == 20) {
+        requests_before = s->requests_sent();
+        holder_before = s->holder_notifications();
+      }
       const auto start = steady::now();
       auto held = co_await store->acquire(request, context{});
       if (!held) {
@@ -205,6 +212,8 @@ uncontended_result run_uncontended(runtime& rt, const std::string& uri, int iter
     out.samples = std::move(samples);
     out.requests_per_acquisition =
         static_cast<double>(s->requests_sent() - requests_before) / static_cast<double>(iterations);
+    out.holder_notifications_per_acquisition =
+        static_cast<double>(s->holder_notifications() - holder_before) / static_cast<double>(iterations);
   }());
   return out;
 }
@@ -214,6 +223,7 @@ struct handoff_result {
   summary latency;
   double requests_per_acquisition = 0;
   double notifications_per_handoff = 0;
+  double holder_notifications_per_acquisition = 0;
 };
 
 handoff_result run_handoff(runtime& rt, const std::string& uri, int clients, int rounds) {
@@ -238,6 +248,11 @@ handoff_result run_handoff(runtime& rt, const std::string& uri, int clients, int
     for (auto& s : stores) total += zk::session_of(s)->notifications();
     return total;
   };
+  auto sum_holder_notifications = [&] {
+    std::uint64_t total = 0;
+    for (auto& s : stores) total += zk::session_of(s)->holder_notifications();
+    return total;
+  };
   // Connect everyone first.
   rt.block_on([&]() -> task<void> {
     for (auto& s : stores) {
@@ -247,6 +262,7 @@ handoff_result run_handoff(runtime& rt, const std::string& uri, int clients, int
   }());
   const auto requests_before = sum_requests();
   const auto notifications_before = sum_notifications();
+  const auto holder_before = sum_holder_notifications();
   rt.block_on([&]() -> task<void> {
     std::vector<join_handle<void>> workers;
     for (int c = 0; c < clients; ++c) {
@@ -278,6 +294,8 @@ handoff_result run_handoff(runtime& rt, const std::string& uri, int clients, int
       static_cast<double>(sum_requests() - requests_before) / std::max(1, acquisitions.load());
   out.notifications_per_handoff =
       static_cast<double>(sum_notifications() - notifications_before) / static_cast<double>(handoffs);
+  out.holder_notifications_per_acquisition =
+      static_cast<double>(sum_holder_notifications() - holder_before) / std::max(1, acquisitions.load());
   return out;
 }
 
@@ -309,6 +327,7 @@ int main(int argc, char** argv) {
   // every sample counts. Output: one "key value" line per measure.
   std::vector<double> floor_samples, pipelined_samples, weft_samples;
   double requests = 0;
+  double holder_notifications = 0;
   constexpr int rounds = 5;
   for (int round = 0; round < rounds; ++round) {
     auto f = run_floor(hosts, chroot, iterations / rounds);
@@ -318,6 +337,7 @@ int main(int argc, char** argv) {
     pipelined_samples.insert(pipelined_samples.end(), p.begin(), p.end());
     weft_samples.insert(weft_samples.end(), w.samples.begin(), w.samples.end());
     requests = w.requests_per_acquisition;
+    holder_notifications = w.holder_notifications_per_acquisition;
   }
   const summary floor_summary = summarize(floor_samples);
   const summary weft_summary = summarize(weft_samples);
@@ -326,6 +346,7 @@ int main(int argc, char** argv) {
   std::printf("floor_median %.1f\nfloor_p99 %.1f\n", floor_summary.median_us, floor_summary.p99_us);
   std::printf("weft_median %.1f\nweft_p99 %.1f\n", weft_summary.median_us, weft_summary.p99_us);
   std::printf("weft_requests %.2f\n", requests);
+  std::printf("weft_holder_notifications %.2f\n", holder_notifications);
   for (int clients : {8, 64}) {
     if (handoff_rounds <= 0) break;
     auto h = run_handoff(rt, uri, clients, handoff_rounds);
@@ -333,6 +354,7 @@ int main(int argc, char** argv) {
                 clients, h.latency.p99_us, clients, h.latency.samples);
     std::printf("handoff%d_requests %.2f\nhandoff%d_notifications %.2f\n", clients, h.requests_per_acquisition,
                 clients, h.notifications_per_handoff);
+    std::printf("handoff%d_holder_notifications %.2f\n", clients, h.holder_notifications_per_acquisition);
   }
   return 0;
 }

@@ -22,6 +22,15 @@ void log_sink(const char* message) {
   if (enabled) std::fprintf(stderr, "zookeeper: %s\n", message);
 }
 
+// Why a held node vanished: usually another client deleted it; the server
+// also deletes it when the session ends (its expiry event may come later).
+std::string deleted_reason(const std::string& path) {
+  return "the lock node " + path +
+         " was deleted while held: another ZooKeeper client deleted it (an operator, or any client of the "
+         "ensemble when zk:// has no credentials: use digest authentication on a shared ensemble), or its "
+         "session expired or was closed";
+}
+
 bool answered(int rc) noexcept {
   return !is_connection_error(rc) && rc != ZSESSIONEXPIRED && rc != ZCLOSING &&
          rc != ZINVALIDSTATE && rc != ZAUTHFAILED && rc != ZSYSTEMERROR;
@@ -145,6 +154,13 @@ session::~session() {
   // Closing deletes our ephemeral nodes at once and runs every pending
   // completion (ZCLOSING) before it returns, while *this is still alive.
   if (handle != nullptr) zookeeper_close(handle);
+  if (retired_ != nullptr) {
+    // Give its completion thread the moment it needs to deliver what it had
+    // queued (see open_handle); bounded, and only right after an expiry.
+    const auto settle = retired_at_ + std::chrono::milliseconds(200);
+    if (steady::now() < settle) std::this_thread::sleep_until(settle);
+    zookeeper_close(std::exchange(retired_, nullptr));
+  }
   std::vector<lost_callback> lost;
   {
     std::lock_guard lock(mutex_);
@@ -180,7 +196,16 @@ result<void> session::open_handle() {
     state_.store(connection_state::connecting, std::memory_order_release);
     generation_.fetch_add(1, std::memory_order_acq_rel);
   }
-  if (old != nullptr) zookeeper_close(old);
+  if (old != nullptr) {
+    // Not closed yet: zookeeper_close frees nothing still queued for
+    // delivery, so closing at once would leak the events that arrived with
+    // the expiry. Every request on it has completed (ZSESSIONEXPIRED), and
+    // watcher() ignores it; the watchdog closes it a third of the session
+    // timeout later. Only the watchdog calls open_handle with an old handle.
+    if (retired_ != nullptr) zookeeper_close(retired_);
+    retired_ = old;
+    retired_at_ = steady::now();
+  }
   return {};
 }
 
@@ -217,14 +242,45 @@ void session::watcher(zhandle_t* zh, int type, int state, const char* path, void
 
 void session::on_event(int type, int state, const char* path) {
   if (type != ZOO_SESSION_EVENT) {
-    notifications_.fetch_add(1, std::memory_order_relaxed);
-    std::lock_guard lock(mutex_);
-    auto [first, last] = watches_.equal_range(path != nullptr ? std::string(path) : std::string());
-    for (auto it = first; it != last; ++it) {
-      it->second->registered = false;
-      it->second->wake->wake();
+    const std::string key = path != nullptr ? std::string(path) : std::string();
+    lost_callback lost;
+    std::string reason;
+    bool rearm = false;
+    {
+      std::lock_guard lock(mutex_);
+      bool woke = false;
+      auto [first, last] = watches_.equal_range(key);
+      for (auto it = first; it != last; ++it) {
+        it->second->registered = false;
+        it->second->wake->wake();
+        woke = true;
+      }
+      watches_.erase(first, last);
+      // One of our own entry nodes (a holder watch)?
+      auto own = node_watches_.find(key);
+      const bool is_own = own != node_watches_.end();
+      if (is_own) {
+        holder_notifications_.fetch_add(1, std::memory_order_relaxed);
+        node_watch& watch = *own->second;
+        watch.armed = false;
+        if (watch.released) {
+          node_watches_.erase(own);  // the echo of our own delete
+        } else if (type == ZOO_DELETED_EVENT) {
+          reason = deleted_reason(key);
+          if (watch.on_lost) {
+            lost = std::move(watch.on_lost);
+            node_watches_.erase(own);
+          } else {
+            watch.gone = reason;  // not held yet: hold_node() reports it
+          }
+        } else if (watch.gone.empty()) {
+          rearm = true;  // its data changed (a semaphore holder's own rewrite): watch it again
+        }
+      }
+      if (woke || !is_own) notifications_.fetch_add(1, std::memory_order_relaxed);
     }
-    watches_.erase(first, last);
+    if (lost) lost(reason);
+    if (rearm) watchdog_wake_.notify_all();
     return;
   }
   if (state == ZOO_CONNECTED_STATE) {
@@ -246,6 +302,7 @@ void session::on_event(int type, int state, const char* path) {
                                    : "the ZooKeeper session expired");
     std::lock_guard lock(mutex_);
     if (!auth_failed) expired_pending_ = true;
+    node_watches_.clear();  // their nodes died with the session; lose_leases told the holders
     wake_state_waiters_locked();
     wake_all_watches_locked();
     watchdog_wake_.notify_all();
@@ -334,6 +391,138 @@ std::uint64_t session::watch_lease(std::int64_t owner, lost_callback on_lost) {
 void session::unwatch_lease(std::uint64_t id) noexcept {
   std::lock_guard lock(mutex_);
   leases_.erase(id);
+}
+
+void session::watch_node(const std::string& path, std::int64_t owner) {
+  auto watch = std::make_shared<node_watch>();
+  watch->owner = owner;
+  watch->in_flight = true;
+  {
+    std::lock_guard lock(mutex_);
+    node_watches_[path] = watch;
+  }
+  arm_node(path, watch);
+}
+
+void session::hold_node(const std::string& path, lost_callback on_lost) {
+  std::string reason;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = node_watches_.find(path);
+    if (it == node_watches_.end()) {
+      reason = "the lock node " + path + " is no longer watched (its session is gone)";
+    } else if (!it->second->gone.empty()) {
+      reason = std::move(it->second->gone);
+      node_watches_.erase(it);
+    } else {
+      it->second->on_lost = std::move(on_lost);
+      return;
+    }
+  }
+  on_lost(reason);
+}
+
+void session::release_node(const std::string& path) noexcept {
+  std::lock_guard lock(mutex_);
+  auto it = node_watches_.find(path);
+  if (it == node_watches_.end()) return;
+  node_watch& watch = *it->second;
+  watch.on_lost = nullptr;
+  if (!watch.armed && !watch.in_flight) {
+    node_watches_.erase(it);  // no watch on the server: no echo to wait for
+  } else {
+    watch.released = true;  // the deletion's event (or the answer) removes it
+  }
+}
+
+std::size_t session::node_watch_count() {
+  std::lock_guard lock(mutex_);
+  return node_watches_.size();
+}
+
+void session::node_answer(const std::string& path, const std::shared_ptr<node_watch>& watch, int rc,
+                          const Stat* stat) {
+  lost_callback lost;
+  std::string reason;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = node_watches_.find(path);
+    if (it == node_watches_.end() || it->second != watch) return;  // replaced (new session)
+    watch->in_flight = false;
+    if (rc == ZOK && stat != nullptr && stat->ephemeralOwner == watch->owner) {
+      watch->armed = true;
+      return;
+    }
+    if (is_connection_error(rc)) {
+      // No watch was set: the watchdog arms it again once reconnected.
+      if (watch->released) node_watches_.erase(it);
+      return;
+    }
+    if (rc == ZOK || rc == ZNONODE) {
+      watch->armed = rc == ZOK;  // a node of another owner: its watch is set, but not ours to keep
+      if (!watch->released) {
+        reason = rc == ZNONODE ? deleted_reason(path)
+                               : "the lock node " + path + " now belongs to another ZooKeeper session";
+        if (watch->on_lost) {
+          lost = std::move(watch->on_lost);
+        } else {
+          watch->gone = reason;
+          return;
+        }
+      }
+      if (!watch->armed || lost) node_watches_.erase(it);
+    } else {
+      // Expired, closing, or an error: the session-wide rules decide.
+      if (watch->released || !watch->on_lost) node_watches_.erase(it);
+    }
+  }
+  if (lost) lost(reason);
+}
+
+void session::arm_node(const std::string& path, const std::shared_ptr<node_watch>& watch) {
+  struct arm_call {
+    session* owner;
+    std::string path;
+    std::shared_ptr<node_watch> watch;
+  };
+  auto* call = new arm_call{this, path, watch};
+  int rc = ZCLOSING;
+  {
+    std::shared_lock lock(handle_mutex_);
+    if (handle_ != nullptr) {
+      requests_.fetch_add(1, std::memory_order_relaxed);
+      detached_in_flight_.fetch_add(1, std::memory_order_acq_rel);
+      rc = zoo_aget(
+          handle_, path.c_str(), 1,
+          [](int result, const char*, int, const Stat* stat, const void* data) {
+            auto* c = static_cast<arm_call*>(const_cast<void*>(data));
+            c->owner->node_answer(c->path, c->watch, result, stat);
+            c->owner->detached_in_flight_.fetch_sub(1, std::memory_order_acq_rel);
+            delete c;
+          },
+          call);
+      if (rc != ZOK) detached_in_flight_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+  }
+  if (rc != ZOK) {
+    node_answer(path, watch, is_connection_error(rc) || rc == ZINVALIDSTATE ? ZCONNECTIONLOSS : rc, nullptr);
+    delete call;
+  }
+}
+
+void session::arm_pending_nodes() {
+  // Called by the watchdog, connected, without mutex_ held.
+  std::vector<std::pair<std::string, std::shared_ptr<node_watch>>> todo;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [path, watch] : node_watches_) {
+      if (!watch->armed && !watch->in_flight && !watch->released && watch->gone.empty()) {
+        watch->in_flight = true;
+        todo.emplace_back(path, watch);
+      }
+    }
+  }
+  for (auto& [path, watch] : todo) arm_node(path, watch);
 }
 
 template <typename Issue>
@@ -566,6 +755,7 @@ void session::watchdog_loop() {
     lock.unlock();
 
     const auto now = steady::now();
+    if (retired_ != nullptr && now - retired_at_ >= timeout / 3) zookeeper_close(std::exchange(retired_, nullptr));
     if (connected && !probe_busy && now - last_probe >= timeout / 3) {
       last_probe = now;
       send_probe();
@@ -581,6 +771,7 @@ void session::watchdog_loop() {
       }
     }
     if (connected && has_orphans) retry_orphans();
+    if (connected) arm_pending_nodes();
     lock.lock();
   }
 }

@@ -17,6 +17,8 @@
 // can be granted the lock. A watchdog thread sends a probe (exists) every
 // third of the timeout so a healthy session never comes close. Expiry, an
 // authentication failure and closing mark leases lost at once.
+// A lease is also lost alone when the holder watch on its own node reports
+// the node deleted or no longer this session's (watch_node/hold_node).
 //
 // Thread-safety: all members are thread-safe.
 #pragma once
@@ -165,10 +167,34 @@ class session : public std::enable_shared_from_this<session> {
   std::uint64_t watch_lease(std::int64_t owner, lost_callback on_lost);
   void unwatch_lease(std::uint64_t id) noexcept;
 
+  // Holder watches: every entry node this session creates is watched (a
+  // getData with a watch, sent without waiting for its answer) from just
+  // after its create until the server reports it deleted, so a holder hears
+  // at once when another client deletes its node. getData, not exists: on a
+  // missing node it leaves no watch behind.
+  //   watch_node: right after the create answered (owner: its ephemeralOwner).
+  //   hold_node: a lease now holds it; on_lost runs once when the node is
+  //     deleted, or its owner or session is no longer `owner` (at once if
+  //     that happened already). Our own data change re-arms the watch.
+  //   release_node: we delete it ourselves (release, abandon): no on_lost;
+  //     the entry goes when the server's deletion event (or answer) arrives.
+  void watch_node(const std::string& path, std::int64_t owner);
+  void hold_node(const std::string& path, lost_callback on_lost);
+  void release_node(const std::string& path) noexcept;
+  // Entries still tracked (for tests: back to zero once released nodes are gone).
+  std::size_t node_watch_count();
+
   // Counters for the benchmark: requests sent for tasks (the watchdog's
   // liveness probes are not counted), and watch notifications received.
   std::uint64_t requests_sent() const noexcept { return requests_.load(std::memory_order_relaxed); }
+  // Notifications that woke a waiter or an observer (a node or a listing it
+  // watched changed).
   std::uint64_t notifications() const noexcept { return notifications_.load(std::memory_order_relaxed); }
+  // Notifications on this session's own entry nodes (holder watches): the
+  // echo of our own release's delete, or the alarm when someone else's is.
+  std::uint64_t holder_notifications() const noexcept {
+    return holder_notifications_.load(std::memory_order_relaxed);
+  }
 
   struct pending;  // one request in flight (internal)
 
@@ -185,6 +211,10 @@ class session : public std::enable_shared_from_this<session> {
   task<reply> run(Issue issue);
   void send_probe();
   void retry_orphans();
+  struct node_watch;
+  void arm_node(const std::string& path, const std::shared_ptr<node_watch>& watch);
+  void arm_pending_nodes();
+  void node_answer(const std::string& path, const std::shared_ptr<node_watch>& watch, int rc, const Stat* stat);
 
   static void watcher(zhandle_t* zh, int type, int state, const char* path, void* context);
 
@@ -194,6 +224,10 @@ class session : public std::enable_shared_from_this<session> {
   // it is closed.
   mutable std::shared_mutex handle_mutex_;
   zhandle_t* handle_ = nullptr;
+  // The expired handle a new session replaced, closed later by the watchdog
+  // (see open_handle). Touched only by the watchdog, then the destructor.
+  zhandle_t* retired_ = nullptr;
+  std::chrono::steady_clock::time_point retired_at_{};
 
   std::atomic<std::int64_t> session_id_{0};
   std::atomic<std::uint64_t> generation_{0};
@@ -203,6 +237,7 @@ class session : public std::enable_shared_from_this<session> {
   std::atomic<std::int64_t> last_confirmed_ns_{0};
   std::atomic<std::uint64_t> requests_{0};
   std::atomic<std::uint64_t> notifications_{0};
+  std::atomic<std::uint64_t> holder_notifications_{0};
   // Background requests (probes, orphan deletes) not yet completed: the
   // destructor lets them finish before closing, or the C client leaks them.
   std::atomic<int> detached_in_flight_{0};
@@ -226,6 +261,15 @@ class session : public std::enable_shared_from_this<session> {
     bool in_flight = false;
   };
   std::vector<std::shared_ptr<orphan>> orphans_;
+  struct node_watch {
+    std::int64_t owner = 0;
+    bool armed = false;      // the server holds our watch on the node
+    bool in_flight = false;  // a getData + watch is on its way
+    bool released = false;   // we delete it ourselves: never on_lost
+    std::string gone;        // why it stopped being ours, before a lease held it
+    lost_callback on_lost;   // set by hold_node
+  };
+  std::unordered_map<std::string, std::shared_ptr<node_watch>> node_watches_;
   std::thread watchdog_;
 };
 

@@ -216,20 +216,33 @@ class zk_lease final : public lease_state {
   ~zk_lease() override {
     if (!released_.exchange(true)) {
       session_->unwatch_lease(watch_id_.load());
+      session_->release_node(path_);
       session_->remove_detached(path_, owner_);
     }
   }
 
+  // Session-wide loss (expiry, no contact, close) and the holder watch on
+  // its own node (deleted by another client, or no longer this session's).
   void start_watching(const std::shared_ptr<zk_lease>& self) {
     std::weak_ptr<zk_lease> weak = self;
     const auto id = session_->watch_lease(owner_, [weak](const std::string& reason) {
       if (auto lease = weak.lock()) {
         lease->mark_lost(reason);
         // Let the next waiter in: a lost lease must not keep others out.
-        if (!lease->released_.exchange(true)) lease->session_->remove_detached(lease->path_, lease->owner_);
+        if (!lease->released_.exchange(true)) {
+          lease->session_->release_node(lease->path_);
+          lease->session_->remove_detached(lease->path_, lease->owner_);
+        }
       }
     });
     watch_id_.store(id);
+    session_->hold_node(path_, [weak](const std::string& reason) {
+      if (auto lease = weak.lock()) {
+        lease->mark_lost(reason);
+        // The node is gone already: nothing to delete, nothing left to watch.
+        if (!lease->released_.exchange(true)) lease->session_->unwatch_lease(lease->watch_id_.load());
+      }
+    });
   }
 
   task<result<void>> release() override {
@@ -237,6 +250,7 @@ class zk_lease final : public lease_state {
       // Its node is already being deleted (see start_watching); say so.
       if (!released_.exchange(true)) {
         session_->unwatch_lease(watch_id_.load());
+        session_->release_node(path_);
         session_->remove_detached(path_, owner_);
       }
       co_return fail(errc::lease_lost, "the lease on " + lock::detail::printable(name()) +
@@ -244,6 +258,7 @@ class zk_lease final : public lease_state {
     }
     if (released_.exchange(true)) co_return result<void>{};
     session_->unwatch_lease(watch_id_.load());
+    session_->release_node(path_);  // before the delete: our own deletion is not a loss
     reply r = co_await session_->remove(path_);
     if (r.ok() || r.rc == ZNONODE) co_return result<void>{};
     if (is_connection_error(r.rc)) {
@@ -260,6 +275,7 @@ class zk_lease final : public lease_state {
     if (released_.exchange(true)) return;
     try {
       session_->unwatch_lease(watch_id_.load());
+      session_->release_node(path_);
       session_->remove_detached(path_, owner_);
     } catch (...) {
       // Out of memory: the node goes when the session ends.
@@ -354,6 +370,7 @@ task<result<void>> zk_store::wait_connected(const context& ctx) {
 task<void> zk_store::abandon(const std::string& path, std::int64_t owner) {
   // A cancelled waiter deletes its node; if ZooKeeper cannot answer now the
   // session keeps retrying in the background.
+  session_->release_node(path);
   if (session_->session_id() != owner) co_return;  // gone with its session
   reply r = co_await session_->remove(path);
   if (is_connection_error(r.rc)) session_->remove_detached(path, owner);
@@ -428,6 +445,10 @@ task<result<lease>> zk_store::acquire(acquire_request request, context ctx) {
     const std::string own = path.substr(path.rfind('/') + 1);
     const std::int64_t owner = (*made)->stat.ephemeralOwner;
     const std::uint64_t token = static_cast<std::uint64_t>((*made)->stat.czxid);
+    // The holder watch on our own node, sent now without waiting for its
+    // answer: the acquisition's round trips stay as they were, and a waiter
+    // is already watching its node when it is granted.
+    session_->watch_node(path, owner);
 
     bool watch_children = false;
     bool restart = false;
@@ -535,10 +556,14 @@ task<result<lease>> zk_store::acquire(acquire_request request, context ctx) {
                            (done ? std::string("cancelled") : std::string(done.error().message())));
       }
       if (session_->state() == connection_state::closed) {
+        session_->release_node(path);
         co_return fail(errc::permission_denied, "the ZooKeeper session of " + config_.redacted + " was closed");
       }
     }
-    if (restart) continue;
+    if (restart) {
+      session_->release_node(path);  // gone, or a node of a dead session
+      continue;
+    }
   }
 }
 

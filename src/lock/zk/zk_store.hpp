@@ -16,6 +16,11 @@
 // the nearest earlier writer (reader), or the directory's children (only the
 // first semaphore waiter). No herd.
 //
+// Holder watch: each entry node is also watched by its own session (getData
+// + watch, sent right after the create, never waited for), so a lease's
+// lost() fires when another client deletes its node (anonymous zk:// lets any
+// client do so: use digest credentials on a shared ensemble).
+//
 // Fencing token: the czxid of the entry's node. See docs/LOCKS.md for why it
 // never goes backwards.
 //

@@ -588,6 +588,121 @@ TEST(zk_fault, a_create_whose_answer_is_lost_with_the_connection_adopts_its_node
   }());
 }
 
+// The holder watch across a reconnection within the session: while the
+// holder is disconnected, another client deletes its node; ZooKeeper cannot
+// notify it then, but the C client re-registers its watches when it
+// reconnects (SetWatches with the last zxid it saw) and the server reports
+// the deletion at once, so lost() fires with the deletion as its reason, not
+// later by the 2/3 rule. A second lease of the same session, whose node is
+// deleted after the reconnection, shows the watch is still armed.
+TEST(zk_fault, a_node_deleted_while_its_holder_is_disconnected_fires_lost_on_reconnection) {
+  ASSERT_TRUE(iptables_usable()) << "this test resets loopback connections with iptables: run it as root "
+                                    "(scripts/bootstrap.sh installs iptables)";
+  auto ports = ensemble_ports();
+  ASSERT_EQ(ports.size(), 3u);
+  // 20 s: the 2/3 rule (13 s) stays far from the few seconds this takes.
+  const std::string victim_uri = ensemble_uri_for({ports[0]}, "session_timeout=20s&connect_timeout=40s");
+  const std::string observer_uri = ensemble_uri_for({ports[1], ports[2]}, "session_timeout=20s&connect_timeout=40s");
+  const std::string name = unique_name("watch-reconnect");
+  const std::string base = testing::required_env("WEFT_TEST_ZK_ENSEMBLE");
+  const std::string root = base.substr(base.find('/', base.find("://") + 3));
+
+  runtime rt(two_workers());
+  auto victim = open_or_fail(victim_uri);
+  auto observer = open_or_fail(observer_uri);
+  ASSERT_NE(victim, nullptr);
+  ASSERT_NE(observer, nullptr);
+  auto victim_session = session_of(victim);
+  auto observer_session = session_of(observer);
+  auto first = rt.block_on(mutex::make(victim, name + "-a").value().lock(context{}));
+  auto second = rt.block_on(mutex::make(victim, name + "-b").value().lock(context{}));
+  ASSERT_TRUE(first) << first.error().message();
+  ASSERT_TRUE(second) << second.error().message();
+  const std::int64_t session_before = victim_session->session_id();
+  std::this_thread::sleep_for(200ms);  // both holder watches armed
+
+  // Every packet the victim sends to member 1 is answered with a reset: its
+  // connection breaks at once and it cannot reconnect until the rule goes.
+  const std::string rule = "INPUT -p tcp -i lo --dport " + ports[0] + " -j REJECT --reject-with tcp-reset";
+  ASSERT_EQ(std::system(("iptables -w -I " + rule).c_str()), 0);
+  struct restore {
+    std::string rule;
+    bool active = true;
+    void lift() {
+      if (active) {
+        EXPECT_EQ(std::system(("iptables -w -D " + rule).c_str()), 0);
+      }
+      active = false;
+    }
+    ~restore() {
+      if (active) (void)!std::system(("iptables -w -D " + rule + " 2>/dev/null").c_str());
+    }
+  } restore_guard{rule};
+
+  bool saw_disconnect = false;
+  rt.block_on([&]() -> task<void> {
+    // A request makes the victim hit the reset now rather than at its next ping.
+    (void)co_await victim_session->exists("/");
+    for (int i = 0; i < 1000 && !saw_disconnect; ++i) {
+      saw_disconnect = victim_session->state() != connection_state::connected;
+      if (!saw_disconnect) co_await sleep_for(10ms);
+    }
+    // Another client deletes the first lease's node meanwhile.
+    const std::string dir = root + "/mutex/" + name + "-a";
+    reply kids = co_await observer_session->get_children(dir);
+    EXPECT_TRUE(kids.ok() && kids.children.size() == 1u) << zerror(kids.rc);
+    if (kids.ok() && !kids.children.empty()) {
+      reply gone = co_await observer_session->remove(dir + "/" + kids.children.front());
+      EXPECT_TRUE(gone.ok()) << zerror(gone.rc);
+    }
+    co_await sleep_for(300ms);
+    // Cut off, the holder cannot know yet (and the 2/3 rule is seconds away).
+    EXPECT_FALSE(first->is_lost()) << first->lost_reason();
+  }());
+  ASSERT_TRUE(saw_disconnect) << "the victim never noticed the reset connection";
+  restore_guard.lift();
+
+  rt.block_on([&]() -> task<void> {
+    auto [bounded, cancel] = with_timeout(context{}, 10s);
+    const context lost = first->lost();
+    while (!lost.is_done() && !bounded.is_done()) co_await sleep_for(5ms);
+    cancel();
+    EXPECT_TRUE(first->is_lost()) << "lost() did not fire after the reconnection";
+    EXPECT_NE(first->lost_reason().find("was deleted while held: another ZooKeeper client deleted it"), std::string::npos)
+        << first->lost_reason();
+    EXPECT_EQ(victim_session->session_id(), session_before) << "the session expired: not a reconnection";
+    EXPECT_FALSE(second->is_lost()) << second->lost_reason();
+
+    // The second lease's watch survived the reconnection.
+    const std::string dir = root + "/mutex/" + name + "-b";
+    reply kids = co_await observer_session->get_children(dir);
+    EXPECT_TRUE(kids.ok() && kids.children.size() == 1u) << zerror(kids.rc);
+    if (kids.ok() && !kids.children.empty()) {
+      reply gone = co_await observer_session->remove(dir + "/" + kids.children.front());
+      EXPECT_TRUE(gone.ok()) << zerror(gone.rc);
+    }
+    auto [bounded2, cancel2] = with_timeout(context{}, 5s);
+    const context lost2 = second->lost();
+    while (!lost2.is_done() && !bounded2.is_done()) co_await sleep_for(5ms);
+    cancel2();
+    EXPECT_TRUE(second->is_lost()) << "the watch was not re-registered after the reconnection";
+    EXPECT_NE(second->lost_reason().find("was deleted while held: another ZooKeeper client deleted it"), std::string::npos)
+        << second->lost_reason();
+
+    // Another client takes the first lock with a newer token.
+    auto [bounded3, cancel3] = with_timeout(context{}, 30s);
+    auto next = co_await mutex::make(observer, name + "-a").value().lock(bounded3);
+    cancel3();
+    EXPECT_TRUE(next) << (next ? "" : std::string(next.error().message()));
+    if (next) {
+      EXPECT_GT(next->token(), first->token());
+      (void)co_await next->release();
+    }
+    (void)co_await first->release();
+    (void)co_await second->release();
+  }());
+}
+
 }  // namespace
 }  // namespace weft::lock::zk
 

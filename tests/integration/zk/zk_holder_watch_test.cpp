@@ -1,0 +1,384 @@
+// The holder watch: with zk:// and no credentials any client of the ensemble
+// can delete a holder's node (ZooKeeper checks DELETE on the shared parent).
+// The holder must hear it at once: its lease's lost() fires, and another
+// client can then acquire with a newer token. The deleting client is a raw
+// libzookeeper-mt handle, as an operator's zkCli or a foreign program would be.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "weft/lock/election.hpp"
+#include "weft/lock/mutex.hpp"
+#include "weft/lock/rw_mutex.hpp"
+#include "weft/lock/semaphore.hpp"
+#include "zk_session.hpp"  // THREADED (set by CMake): the synchronous C API below
+#include "zk_store.hpp"
+#include "zk_test_support.hpp"
+
+namespace weft::lock::zk {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::open_or_fail;
+using testing::standalone_uri;
+using testing::unique_name;
+
+// Generous: the notification takes milliseconds; the bound only catches "never".
+constexpr auto lost_bound = 5s;
+
+runtime_options two_workers() {
+  runtime_options options;
+  options.workers = 2;
+  return options;
+}
+
+// A raw C client on the standalone server, anonymous like the store.
+class raw_client {
+ public:
+  raw_client() {
+    const std::string uri = testing::required_env("WEFT_TEST_ZK");
+    const auto hosts_begin = uri.find("://") + 3;
+    const auto path_begin = uri.find('/', hosts_begin);
+    hosts_ = uri.substr(hosts_begin, path_begin - hosts_begin);
+    chroot_ = path_begin == std::string::npos ? std::string("/weft") : uri.substr(path_begin);
+    handle_ = zookeeper_init2(hosts_.c_str(), nullptr, 10000, nullptr, nullptr, 0, [](const char*) {});
+    for (int i = 0; i < 500 && handle_ != nullptr && zoo_state(handle_) != ZOO_CONNECTED_STATE; ++i) {
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  ~raw_client() {
+    if (handle_ != nullptr) zookeeper_close(handle_);
+  }
+  raw_client(const raw_client&) = delete;
+  raw_client& operator=(const raw_client&) = delete;
+
+  bool connected() const { return handle_ != nullptr && zoo_state(handle_) == ZOO_CONNECTED_STATE; }
+
+  // The entry nodes of a lock, by path, with their czxid (the lease token).
+  std::vector<std::pair<std::string, std::uint64_t>> entries(const std::string& recipe, const std::string& name) {
+    std::vector<std::pair<std::string, std::uint64_t>> out;
+    const std::string dir = chroot_ + "/" + recipe + "/" + name;
+    String_vector children{};
+    if (zoo_get_children(handle_, dir.c_str(), 0, &children) != ZOK) return out;
+    for (int i = 0; i < children.count; ++i) {
+      const std::string path = dir + "/" + children.data[i];
+      Stat stat{};
+      if (zoo_exists(handle_, path.c_str(), 0, &stat) == ZOK) {
+        out.emplace_back(path, static_cast<std::uint64_t>(stat.czxid));
+      }
+    }
+    deallocate_String_vector(&children);
+    return out;
+  }
+
+  // Deletes the node of the entry whose token is `token`; the ZooKeeper result code.
+  int delete_entry(const std::string& recipe, const std::string& name, std::uint64_t token) {
+    for (const auto& [path, czxid] : entries(recipe, name)) {
+      if (czxid == token) return zoo_delete(handle_, path.c_str(), -1);
+    }
+    return ZNONODE;
+  }
+
+ private:
+  std::string hosts_;
+  std::string chroot_;
+  zhandle_t* handle_ = nullptr;
+};
+
+// Waits (at most lost_bound) for the lease's lost() context to end.
+task<bool> lost_within_bound(const lease& held) {
+  const context lost = held.lost();
+  auto [bounded, cancel] = with_timeout(context{}, lost_bound);
+  for (; !lost.is_done() && !bounded.is_done();) co_await sleep_for(5ms);
+  cancel();
+  co_return lost.is_done();
+}
+
+// Acquires through `other` within a bound (a fresh session, as another process).
+template <typename Acquire>
+task<result<lease>> acquire_bounded(Acquire acquire) {
+  auto [bounded, cancel] = with_timeout(context{}, 10s);
+  auto got = co_await acquire(bounded);
+  cancel();
+  co_return got;
+}
+
+void expect_deleted_reason(const lease& held) {
+  const std::string reason = held.lost_reason();
+  EXPECT_NE(reason.find("was deleted while held: another ZooKeeper client deleted it"), std::string::npos) << reason;
+}
+
+TEST(zk_holder_watch, a_deleted_mutex_node_fires_lost_and_the_next_client_gets_a_newer_token) {
+  runtime rt(two_workers());
+  auto store = open_or_fail(standalone_uri("session_timeout=10s"));
+  auto other = open_or_fail(standalone_uri("session_timeout=10s"));
+  ASSERT_NE(store, nullptr);
+  ASSERT_NE(other, nullptr);
+  raw_client raw;
+  ASSERT_TRUE(raw.connected());
+  const std::string name = unique_name("watched-mutex");
+  rt.block_on([&]() -> task<void> {
+    auto held = co_await mutex::make(store, name).value().lock(context{});
+    EXPECT_TRUE(held);
+    if (!held) co_return;
+    // The other client waits in the queue behind the holder.
+    auto next = go([&]() -> task<result<lease>> {
+      co_return co_await acquire_bounded([&](const context& ctx) { return mutex::make(other, name).value().lock(ctx); });
+    });
+    co_await sleep_for(200ms);
+    EXPECT_FALSE(held->is_lost());
+    EXPECT_EQ(raw.delete_entry("mutex", name, held->token()), ZOK);
+    EXPECT_TRUE(co_await lost_within_bound(*held)) << "lost() did not fire after the node was deleted";
+    EXPECT_TRUE(held->is_lost());
+    expect_deleted_reason(*held);
+    auto got = co_await std::move(next);
+    EXPECT_TRUE(got) << (got ? "" : std::string(got.error().message()));
+    if (got) {
+      EXPECT_GT(got->token(), held->token());
+      EXPECT_FALSE(got->is_lost());
+      EXPECT_TRUE(co_await got->release());
+    }
+    auto released = co_await held->release();
+    EXPECT_FALSE(released);
+    if (!released) {
+      EXPECT_EQ(released.error().code(), errc::lease_lost);
+    }
+  }());
+}
+
+TEST(zk_holder_watch, a_deleted_reader_node_fires_lost_and_a_writer_gets_a_newer_token) {
+  runtime rt(two_workers());
+  auto store = open_or_fail(standalone_uri("session_timeout=10s"));
+  auto other = open_or_fail(standalone_uri("session_timeout=10s"));
+  ASSERT_NE(store, nullptr);
+  ASSERT_NE(other, nullptr);
+  raw_client raw;
+  ASSERT_TRUE(raw.connected());
+  const std::string name = unique_name("watched-reader");
+  rt.block_on([&]() -> task<void> {
+    auto read = co_await rw_mutex::make(store, name).value().lock_shared(context{});
+    EXPECT_TRUE(read);
+    if (!read) co_return;
+    EXPECT_EQ(raw.delete_entry("rw_mutex", name, read->token()), ZOK);
+    EXPECT_TRUE(co_await lost_within_bound(*read)) << "lost() did not fire after the reader's node was deleted";
+    expect_deleted_reason(*read);
+    auto write = co_await acquire_bounded([&](const context& ctx) { return rw_mutex::make(other, name).value().lock(ctx); });
+    EXPECT_TRUE(write) << (write ? "" : std::string(write.error().message()));
+    if (write) {
+      EXPECT_GT(write->token(), read->token());
+      EXPECT_TRUE(co_await write->release());
+    }
+    (void)co_await read->release();
+  }());
+}
+
+TEST(zk_holder_watch, a_deleted_writer_node_fires_lost_and_a_reader_gets_a_newer_token) {
+  runtime rt(two_workers());
+  auto store = open_or_fail(standalone_uri("session_timeout=10s"));
+  auto other = open_or_fail(standalone_uri("session_timeout=10s"));
+  ASSERT_NE(store, nullptr);
+  ASSERT_NE(other, nullptr);
+  raw_client raw;
+  ASSERT_TRUE(raw.connected());
+  const std::string name = unique_name("watched-writer");
+  rt.block_on([&]() -> task<void> {
+    auto write = co_await rw_mutex::make(store, name).value().lock(context{});
+    EXPECT_TRUE(write);
+    if (!write) co_return;
+    auto reader = go([&]() -> task<result<lease>> {
+      co_return co_await acquire_bounded(
+          [&](const context& ctx) { return rw_mutex::make(other, name).value().lock_shared(ctx); });
+    });
+    co_await sleep_for(200ms);
+    EXPECT_EQ(raw.delete_entry("rw_mutex", name, write->token()), ZOK);
+    EXPECT_TRUE(co_await lost_within_bound(*write)) << "lost() did not fire after the writer's node was deleted";
+    expect_deleted_reason(*write);
+    auto read = co_await std::move(reader);
+    EXPECT_TRUE(read) << (read ? "" : std::string(read.error().message()));
+    if (read) {
+      EXPECT_GT(read->token(), write->token());
+      EXPECT_TRUE(co_await read->release());
+    }
+    (void)co_await write->release();
+  }());
+}
+
+// Only the permit whose node was deleted is lost; the other one (same
+// session) stays held, and the waiting client gets the freed permit.
+TEST(zk_holder_watch, a_deleted_permit_fires_lost_for_that_permit_only_and_frees_a_slot) {
+  runtime rt(two_workers());
+  auto store = open_or_fail(standalone_uri("session_timeout=10s"));
+  auto other = open_or_fail(standalone_uri("session_timeout=10s"));
+  ASSERT_NE(store, nullptr);
+  ASSERT_NE(other, nullptr);
+  raw_client raw;
+  ASSERT_TRUE(raw.connected());
+  const std::string name = unique_name("watched-permit");
+  rt.block_on([&]() -> task<void> {
+    auto sem = semaphore::make(store, name, 2).value();
+    auto first = co_await sem.acquire(context{});
+    EXPECT_TRUE(first);
+    if (!first) co_return;
+    auto second = co_await sem.acquire(context{});
+    EXPECT_TRUE(second);
+    if (!second) co_return;
+    // Both permits are held: another client queues.
+    auto waiter = go([&]() -> task<result<lease>> {
+      co_return co_await acquire_bounded([&](const context& ctx) {
+        return semaphore::make(other, name, 2).value().acquire(ctx);
+      });
+    });
+    co_await sleep_for(200ms);
+    EXPECT_EQ(raw.delete_entry("semaphore", name, first->token()), ZOK);
+    EXPECT_TRUE(co_await lost_within_bound(*first)) << "lost() did not fire after the permit's node was deleted";
+    expect_deleted_reason(*first);
+    auto third = co_await std::move(waiter);
+    EXPECT_TRUE(third) << (third ? "" : std::string(third.error().message()));
+    if (third) {
+      EXPECT_GT(third->token(), first->token());
+      EXPECT_FALSE(third->is_lost());
+    }
+    EXPECT_FALSE(second->is_lost()) << second->lost_reason();
+    EXPECT_TRUE(co_await second->release());
+    if (third) {
+      EXPECT_TRUE(co_await third->release());
+    }
+    (void)co_await first->release();
+  }());
+}
+
+// A semaphore holder granted with a waiter behind it rewrites its own node
+// (to wake that waiter): the data change consumes its watch, which must be
+// armed again, so a later deletion is still heard.
+TEST(zk_holder_watch, a_permit_that_rewrote_its_node_still_hears_its_deletion) {
+  runtime rt(two_workers());
+  auto store = open_or_fail(standalone_uri("session_timeout=10s"));
+  auto other = open_or_fail(standalone_uri("session_timeout=10s"));
+  ASSERT_NE(store, nullptr);
+  ASSERT_NE(other, nullptr);
+  raw_client raw;
+  ASSERT_TRUE(raw.connected());
+  const std::string name = unique_name("rewritten-permit");
+  rt.block_on([&]() -> task<void> {
+    // The other client holds both permits; `mine` queues first, `later`
+    // behind it. When a permit frees, `mine` is granted with `later` behind
+    // it and rewrites its node (this wakes `later`, which watches it).
+    auto first = co_await semaphore::make(other, name, 2).value().acquire(context{});
+    auto kept = co_await semaphore::make(other, name, 2).value().acquire(context{});
+    EXPECT_TRUE(first);
+    EXPECT_TRUE(kept);
+    if (!first || !kept) co_return;
+    auto mine = go([&]() -> task<result<lease>> {
+      co_return co_await acquire_bounded([&](const context& ctx) {
+        return semaphore::make(store, name, 2).value().acquire(ctx);
+      });
+    });
+    co_await sleep_for(200ms);
+    auto later = go([&]() -> task<result<lease>> {
+      co_return co_await acquire_bounded([&](const context& ctx) {
+        return semaphore::make(other, name, 2).value().acquire(ctx);
+      });
+    });
+    co_await sleep_for(200ms);
+    auto s = session_of(store);
+    const auto holder_events = s->holder_notifications();
+    EXPECT_TRUE(co_await first->release());
+    auto held = co_await std::move(mine);
+    EXPECT_TRUE(held);
+    if (!held) co_return;
+    // The rewrite's change event reached our own watch, and the lease is not lost by it.
+    for (int i = 0; i < 200 && s->holder_notifications() == holder_events; ++i) co_await sleep_for(10ms);
+    EXPECT_EQ(s->holder_notifications() - holder_events, 1u);
+    co_await sleep_for(300ms);  // the watchdog arms the watch again
+    EXPECT_FALSE(held->is_lost()) << held->lost_reason();
+    EXPECT_EQ(raw.delete_entry("semaphore", name, held->token()), ZOK);
+    EXPECT_TRUE(co_await lost_within_bound(*held)) << "the watch was not armed again after the rewrite";
+    expect_deleted_reason(*held);
+    auto next = co_await std::move(later);
+    EXPECT_TRUE(next);
+    if (next) {
+      EXPECT_GT(next->token(), held->token());
+      EXPECT_TRUE(co_await next->release());
+    }
+    EXPECT_TRUE(co_await kept->release());
+  }());
+}
+
+TEST(zk_holder_watch, a_deleted_leader_node_fires_lost_and_the_next_candidate_leads_with_a_newer_token) {
+  runtime rt(two_workers());
+  auto store = open_or_fail(standalone_uri("session_timeout=10s"));
+  auto other = open_or_fail(standalone_uri("session_timeout=10s"));
+  ASSERT_NE(store, nullptr);
+  ASSERT_NE(other, nullptr);
+  raw_client raw;
+  ASSERT_TRUE(raw.connected());
+  const std::string name = unique_name("watched-leader");
+  rt.block_on([&]() -> task<void> {
+    auto lead = co_await election::make(store, name).value().campaign(context{}, "alpha");
+    EXPECT_TRUE(lead);
+    if (!lead) co_return;
+    auto candidate = go([&]() -> task<result<lease>> {
+      co_return co_await acquire_bounded(
+          [&](const context& ctx) { return election::make(other, name).value().campaign(ctx, "beta"); });
+    });
+    co_await sleep_for(200ms);
+    EXPECT_EQ(raw.delete_entry("election", name, lead->token()), ZOK);
+    EXPECT_TRUE(co_await lost_within_bound(*lead)) << "lost() did not fire after the leader's node was deleted";
+    expect_deleted_reason(*lead);
+    auto next = co_await std::move(candidate);
+    EXPECT_TRUE(next) << (next ? "" : std::string(next.error().message()));
+    if (next) {
+      EXPECT_GT(next->token(), lead->token());
+      auto seen = co_await election::make(store, name).value().current(context{});
+      EXPECT_TRUE(seen && seen->has_value());
+      if (seen && seen->has_value()) {
+        EXPECT_EQ((*seen)->value, "beta");
+      }
+      EXPECT_TRUE(co_await next->release());
+    }
+    (void)co_await lead->release();
+  }());
+}
+
+// Our own release deletes the node too: that must not fire lost() (of this
+// lease, or of another one the session holds), and the watch bookkeeping goes
+// back to nothing once the server's deletion event has arrived (no leak).
+TEST(zk_holder_watch, our_own_release_fires_no_lost_and_leaves_no_watch_behind) {
+  runtime rt(two_workers());
+  auto store = open_or_fail(standalone_uri("session_timeout=10s"));
+  ASSERT_NE(store, nullptr);
+  auto s = session_of(store);
+  ASSERT_NE(s, nullptr);
+  const std::string name = unique_name("own-release");
+  rt.block_on([&]() -> task<void> {
+    auto keep = co_await mutex::make(store, name + "-kept").value().lock(context{});
+    EXPECT_TRUE(keep);
+    if (!keep) co_return;
+    for (int i = 0; i < 20; ++i) {
+      auto held = co_await mutex::make(store, name).value().lock(context{});
+      EXPECT_TRUE(held);
+      if (!held) co_return;
+      const auto state = held->state();  // outlives release(), to look at afterwards
+      auto try_other = co_await mutex::make(store, name).value().try_lock(context{});  // contended, abandons its node
+      EXPECT_FALSE(try_other);
+      EXPECT_TRUE(co_await held->release());
+      co_await sleep_for(10ms);
+      EXPECT_FALSE(state->is_lost()) << "our own release fired lost(): " << state->lost_reason();
+    }
+    // Only the kept lease's node is still watched once the echoes are in.
+    for (int i = 0; i < 500 && s->node_watch_count() != 1; ++i) co_await sleep_for(10ms);
+    EXPECT_EQ(s->node_watch_count(), 1u);
+    EXPECT_FALSE(keep->is_lost()) << keep->lost_reason();
+    EXPECT_TRUE(co_await keep->release());
+    for (int i = 0; i < 500 && s->node_watch_count() != 0; ++i) co_await sleep_for(10ms);
+    EXPECT_EQ(s->node_watch_count(), 0u);
+  }());
+}
+
+}  // namespace
+}  // namespace weft::lock::zk
