@@ -46,6 +46,12 @@ for fault in kill pause; do
   run "redlock-$fault" --store "$WEFT_TEST_REDLOCK" --fault "$fault"
   run "zk-$fault" --store "$WEFT_TEST_ZK" --store-query session_timeout=2s --fault "$fault" --ttl-ms 2000
 done
+# Network cut (root: iptables and cgroups): the holder is cut off its store.
+for store in redis redlock; do
+  var="WEFT_TEST_${store^^}"
+  run "$store-cut" --store "${!var}" --fault cut
+done
+run "zk-cut" --store "$WEFT_TEST_ZK" --store-query session_timeout=2s --fault cut --ttl-ms 2000
 for mode in volatile persistent redlock-minority redlock-majority; do
   echo "== redis-restart-$mode" >&2
   tests/fault/harness/redis_restart.sh run "$PWD/$driver" "$mode" --acquisitions "$acquisitions" --faults "$faults" \
@@ -72,7 +78,10 @@ acquisitions_baseline=$(( acquisitions < 2000 ? acquisitions : 2000 ))
   echo "hold 0-10 ms with a write to the fenced resource at the start and end of each hold."
   echo
   echo "Faults: **kill** = SIGKILL the current holder (a replacement client starts); **pause** = SIGSTOP the"
-  echo "holder for 1.5 TTL, then SIGCONT; **restart-volatile** / **restart-persistent** = SIGKILL a private"
+  echo "holder for 1.5 TTL, then SIGCONT; **cut** = cut the holder off the store's ports for 2 TTL (iptables drops"
+  echo "its cgroup's packets to the store and the store's packets to its sockets), then restore them; the cut holder"
+  echo "keeps writing every 20 ms until the cut heals, and the checker also fails a cut holder whose lost() had not"
+  echo "fired when another client was granted the lock; **restart-volatile** / **restart-persistent** = SIGKILL a private"
   echo "redis-server (no persistence / appendonly with fsync always) and start it again 300 ms later;"
   echo "**redlock-minority** / **redlock-majority** = the same for 2 / 3 of 5 private Redlock masters; **leader-kill** = SIGKILL the ZooKeeper ensemble's leader, restart it"
   echo "1 s later and wait for the ensemble (session timeout 4 s). Violations are what the checker"
@@ -98,8 +107,10 @@ acquisitions_baseline=$(( acquisitions < 2000 ? acquisitions : 2000 ))
   echo "  than scheduled when the clients finish their acquisitions first (each fault waits for a new leader)."
   echo "- After a kill, Redis and Redlock stay unavailable for about one TTL (the dead holder's key expires),"
   echo "  ZooKeeper for one session timeout, the file store not at all (the kernel drops the dead holder's lock)."
-  echo "- Not yet injected by this harness: cutting a client off the network (the redis and zk"
-  echo "  helpers' own fault tests cover some of these; see tests/fault/ and tests/integration/)."
+  echo "- Cut rows: unavailability is counted to the first accepted write of a session other than the cut"
+  echo "  one (about one TTL for Redis/Redlock, up to one session timeout for ZooKeeper; longer when the other"
+  echo "  clients had finished their work); their stale writes rejected are the cut holder's writes after a newer"
+  echo "  token reached the fence."
 } > docs/RELIABILITY.md
 echo "wrote docs/RELIABILITY.md" >&2
 cat docs/RELIABILITY.md
