@@ -268,6 +268,8 @@ std::string read_all(const std::string& path) {
 run_result run_weft(const std::vector<std::string>& args, const std::string& scratch) {
   const std::string err = scratch + "/err";
   const auto start = steady::now();
+  std::cout.flush();  // the child's freopen would flush our buffer into its file
+  std::fflush(nullptr);
   pid_t pid = ::fork();
   if (pid == 0) {
     ::unsetenv("WEFT_STORE");
@@ -326,6 +328,32 @@ TEST(hostile_server, weft_lock_cli_fails_cleanly_and_never_runs_the_command) {
         EXPECT_EQ(r.err.find("AddressSanitizer"), std::string::npos) << r.err;
         std::cout << "  cli " << mode_name(m) << " " << store.substr(0, store.find(':')) << ": exit "
                   << r.exit_code << " after " << r.took.count() << " ms: " << r.err;
+      }
+    }
+  }
+  std::filesystem::remove_all(scratch);
+}
+
+// When no server ever answered, the error must say so: sending the user to
+// look for a holder ("see who holds it") is wrong, since nobody holds it, and
+// a duration in the message must not be blank.
+TEST(hostile_server, weft_lock_cli_blames_the_server_not_a_holder_when_no_server_answers) {
+  char pattern[] = "/tmp/weft-hostile-server-XXXXXX";
+  const std::string scratch = ::mkdtemp(pattern);
+  for (mode m : {mode::stall, mode::garbage_binary}) {
+    hostile_server server(m);
+    for (const std::string& store : {"redis://" + server.address(),
+                                     "zk://" + server.address() + "/weft-hostile?session_timeout=2s"}) {
+      for (bool bounded : {true, false}) {
+        SCOPED_TRACE(std::string(mode_name(m)) + " " + store.substr(0, store.find(':')) +
+                     (bounded ? " --wait 1500ms" : ""));
+        std::vector<std::string> args = {"lock", "--store", store, "--ttl", "1s"};
+        if (bounded) args.insert(args.end(), {"--wait", "1500ms"});
+        args.insert(args.end(), {"hostile-cli", "--", "true"});
+        auto r = run_weft(args, scratch);
+        EXPECT_NE(r.exit_code, 0);
+        EXPECT_EQ(r.err.find("see who holds it"), std::string::npos) << "blames a holder that does not exist: " << r.err;
+        EXPECT_EQ(r.err.find("within ;"), std::string::npos) << "blank duration: " << r.err;
       }
     }
   }
