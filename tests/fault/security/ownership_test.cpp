@@ -8,11 +8,13 @@
 // ZooKeeper identities; tests/unit/hostile/file_store_permissions_test a
 // second Unix user on the file store).
 #include <hiredis/hiredis.h>
+#include <zookeeper/zookeeper.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -185,6 +187,50 @@ TEST(ownership, redlock_scripts_with_a_forged_owner_id_change_nothing_on_any_mas
     EXPECT_FALSE(held->is_lost());
     EXPECT_TRUE(co_await held->release());
   }());
+}
+
+// ZooKeeper without credentials: a client that is not the holder's session
+// must not be able to delete the holder's node (today weft creates it with the
+// open ACL when the URI has no credentials, so any client of the ensemble can:
+// only digest credentials protect it, tests/integration/zk/zk_security_test).
+// And if the node goes anyway, the holder must notice and its lost() fire,
+// rather than go on believing it holds a lock someone else can now take.
+TEST(ownership, zk_anonymous_holder_node_cannot_be_deleted_by_another_client_unnoticed) {
+  const std::string uri = env_or_fail("WEFT_TEST_ZK");
+  ASSERT_FALSE(uri.empty());
+  auto parsed = weft::lock::parse_store_uri(uri);
+  ASSERT_TRUE(parsed.has_value());
+  ::zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+  const std::string hosts = parsed->hosts.at(0).host + ":" + std::to_string(parsed->hosts.at(0).port);
+  zhandle_t* raw = ::zookeeper_init(hosts.c_str(), nullptr, 5000, nullptr, nullptr, 0);
+  ASSERT_NE(raw, nullptr);
+  for (int i = 0; i < 500 && ::zoo_state(raw) != ZOO_CONNECTED_STATE; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(::zoo_state(raw), ZOO_CONNECTED_STATE);
+  weft::runtime rt(weft::runtime_options{.workers = 2});
+  rt.block_on([&]() -> weft::task<void> {
+    auto store = weft::lock::open(uri + "?session_timeout=4s");
+    EXPECT_TRUE(store.has_value());
+    if (!store) co_return;
+    const std::string name = unique_name("zk-deleted");
+    auto m = weft::lock::mutex::make(*store, name, {.ttl = 4s}).value();
+    auto held = co_await m.lock(weft::context::background());
+    EXPECT_TRUE(held.has_value());
+    if (!held) co_return;
+    const std::string dir = parsed->path + "/mutex/" + name;
+    String_vector children{};
+    EXPECT_EQ(::zoo_get_children(raw, dir.c_str(), 0, &children), ZOK) << dir;
+    EXPECT_EQ(children.count, 1);
+    for (int i = 0; i < children.count; ++i) {
+      const std::string node = dir + "/" + children.data[i];
+      EXPECT_EQ(::zoo_delete(raw, node.c_str(), -1), ZNOAUTH) << "another client deleted the holder's node " << node;
+    }
+    ::deallocate_String_vector(&children);
+    for (int i = 0; i < 1000 && !held->is_lost(); ++i) co_await weft::sleep_for(10ms);
+    EXPECT_TRUE(held->is_lost()) << "10 s after another client deleted its node, the holder still believes it holds "
+                                 << name;
+    (void)co_await held->release();
+  }());
+  ::zookeeper_close(raw);
 }
 
 }  // namespace
