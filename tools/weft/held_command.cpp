@@ -38,10 +38,15 @@ std::string milliseconds_text(std::chrono::milliseconds d) {
   return fmt::format("{}ms", d.count());
 }
 
-// The store did not answer: exit 69, naming the server (never its password).
-int store_unavailable(const std::string& command, const std::string& store_uri, const weft::error& e) {
+// The store did not answer, or not usably: exit 69, naming the server
+// (never its password). `lead` says what weft was doing, if anything.
+int store_unavailable(const std::string& command, const std::string& store_uri, const weft::error& e,
+                      const std::string& lead = {}) {
+  const errc code = e.code();
+  const bool silent = code == errc::timeout || code == errc::deadline_exceeded;
   print_command_error(command,
-                      fmt::format("the store {} did not answer: {}", strip_credentials(store_uri), e.message()),
+                      fmt::format("{}the store {} {}: {}", lead, strip_credentials(store_uri),
+                                  silent ? "did not answer" : "is unavailable", e.message()),
                       "check that the server is running and reachable at that address, then retry");
   return operator_exit::unavailable;
 }
@@ -64,9 +69,10 @@ int explain_not_acquired(lock_session& session, const std::string& store_uri, co
   if (!ran_out) {
     const int exit_code = operator_exit_code(e);
     if (exit_code == operator_exit::unavailable) return store_unavailable(command, store_uri, e);
-    print_command_error(command, e.message(),
-                        exit_code == operator_exit::usage ? fmt::format("see: weft {} --help", command)
-                                                          : "check that the store is reachable, then retry");
+    std::string hint = "check that the store is reachable, then retry";
+    if (exit_code == operator_exit::usage) hint = fmt::format("see: weft {} --help", command);
+    if (exit_code == operator_exit::no_permission) hint = "check the credentials and the store's access rules";
+    print_command_error(command, e.message(), hint);
     return exit_code;
   }
   // A timeout without a --wait of our own (waiting forever, or --no-wait) is
@@ -75,7 +81,11 @@ int explain_not_acquired(lock_session& session, const std::string& store_uri, co
   // --wait ran out. Held by someone, or the store never answered? Ask it.
   const std::string waited = milliseconds_text(*request.wait);
   auto listed = session.list(request.name, std::chrono::seconds(3));
-  if (!listed) return store_unavailable(command, store_uri, e);
+  if (!listed) {
+    // Nobody answered the lock request nor this question: no holder to blame.
+    return store_unavailable(command, store_uri, listed.error(),
+                             fmt::format("'{}' was not acquired within {} and ", request.name, waited));
+  }
   std::string holders;
   for (const auto& lock : *listed) {
     if (lock.name != request.name) continue;
@@ -135,10 +145,14 @@ int run_held_command(const held_command_options& options, const char* command_na
   auto session = lock_session::open(store_uri);
   if (!session) {
     int code = operator_exit_code(session.error());
+    // No lock was asked for yet: a timeout here is the store's silence.
+    if (code == operator_exit::unavailable || code == operator_exit::not_acquired)
+      return store_unavailable(cmd, store_uri, session.error());
     print_command_error(cmd, session.error().message(),
                 code == operator_exit::usage
                     ? "give a URI such as file:///var/lib/weft or mem://"
-                    : "check that the store is running and reachable, then retry");
+                    : code == operator_exit::no_permission ? "check the credentials and the store's access rules"
+                                                           : "check the store URI, then retry");
     return code;
   }
 
