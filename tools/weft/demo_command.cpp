@@ -63,7 +63,9 @@ struct demo_context {
   std::string log;      // where children write
   std::vector<std::string> lock_argv(const std::string& name, std::vector<std::string> extra,
                                      std::vector<std::string> command) const {
-    std::vector<std::string> argv = {self, "lock", "--store", store};
+    // The store reaches the children through WEFT_STORE (run_demo sets it):
+    // a password in an argv would be readable by every user of the host.
+    std::vector<std::string> argv = {self, "lock"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     argv.push_back(prefix + name);
     argv.push_back("--");
@@ -189,7 +191,7 @@ void step_election(const demo_context& c, reporter& r) {
   const std::string marker = c.dir + "/leader";
   std::vector<process> candidates;
   for (int i = 0; i < 3; ++i) {
-    auto p = process::start({c.self, "elect", "--store", c.store, "--ttl", "10s", "--value",
+    auto p = process::start({c.self, "elect", "--ttl", "10s", "--value",
                              fmt::format("node-{}", i), c.prefix + "leader", "--", c.self,
                              "demo-worker", "lead", marker, fmt::format("node-{}", i)},
                             c.log);
@@ -235,6 +237,9 @@ int run_demo(const demo_options& o) {
   c.store = o.store.empty() ? "file://" + c.dir + "/store" : o.store;
   c.prefix = fmt::format("weft-demo-{}/", ::getpid());
   c.log = c.dir + "/children.log";
+  // The worker processes (`weft lock`, `weft elect`) find the store here, not
+  // in their argv, which any user can read (argv_secrets.hpp).
+  ::setenv("WEFT_STORE", c.store.c_str(), 1);
   fmt::print("weft demo: store {}, scratch {}\n", strip_credentials(c.store), c.dir);
 
   demo::step_pipeline(r);
@@ -242,7 +247,7 @@ int run_demo(const demo_options& o) {
     // mem:// lives inside one process: the worker processes cannot share it.
     fmt::print("\n[2-4] skipped: {} is private to one process; steps 2-4 need a store that\n"
                "      processes share (file:///dir, redis://, zk://)\n",
-               c.store);
+               strip_credentials(c.store));
   } else {
     step_mutual_exclusion(c, r);
     step_crashed_holder(c, r);

@@ -31,6 +31,81 @@ void add_held_flags(CLI::App& sub, held_command_options& options) {
       ->required();
 }
 
+namespace {
+
+std::string milliseconds_text(std::chrono::milliseconds d) {
+  if (d.count() % 1000 == 0) return fmt::format("{}s", d.count() / 1000);
+  return fmt::format("{}ms", d.count());
+}
+
+// The store did not answer, or not usably: exit 69, naming the server
+// (never its password). `lead` says what weft was doing, if anything.
+int store_unavailable(const std::string& command, const std::string& store_uri, const weft::error& e,
+                      const std::string& lead = {}) {
+  const errc code = e.code();
+  const bool silent = code == errc::timeout || code == errc::deadline_exceeded;
+  print_command_error(command,
+                      fmt::format("{}the store {} {}: {}", lead, strip_credentials(store_uri),
+                                  silent ? "did not answer" : "is unavailable", e.message()),
+                      "check that the server is running and reachable at that address, then retry");
+  return operator_exit::unavailable;
+}
+
+// Why the lock was not acquired, for people; returns the exit code: 75 when
+// the store answered and the lock is held (or was, until the wait ran out),
+// 69 when the store did not answer.
+int explain_not_acquired(lock_session& session, const std::string& store_uri, const hold_request& request,
+                         const weft::error& e, const std::string& command) {
+  const errc code = e.code();
+  const bool bounded = request.wait && request.wait->count() > 0;
+  const bool try_only = request.wait && request.wait->count() == 0;
+  if (code == errc::contended && !bounded) {
+    // The store answered: someone holds it (or all the permits).
+    print_command_error(command, fmt::format("'{}' is held by another process", request.name),
+                        fmt::format("see who holds it: weft status {}", request.name));
+    return operator_exit::not_acquired;
+  }
+  const bool ran_out = code == errc::timeout || code == errc::deadline_exceeded || code == errc::contended;
+  if (!ran_out) {
+    const int exit_code = operator_exit_code(e);
+    if (exit_code == operator_exit::unavailable) return store_unavailable(command, store_uri, e);
+    std::string hint = "check that the store is reachable, then retry";
+    if (exit_code == operator_exit::usage) hint = fmt::format("see: weft {} --help", command);
+    if (exit_code == operator_exit::no_permission) hint = "check the credentials and the store's access rules";
+    print_command_error(command, e.message(), hint);
+    return exit_code;
+  }
+  // A timeout without a --wait of our own (waiting forever, or --no-wait) is
+  // the store's: it did not answer a call in time.
+  if (!bounded || try_only) return store_unavailable(command, store_uri, e);
+  // --wait ran out. Held by someone, or the store never answered? Ask it.
+  const std::string waited = milliseconds_text(*request.wait);
+  auto listed = session.list(request.name, std::chrono::seconds(3));
+  if (!listed) {
+    // Nobody answered the lock request nor this question: no holder to blame.
+    return store_unavailable(command, store_uri, listed.error(),
+                             fmt::format("'{}' was not acquired within {} and ", request.name, waited));
+  }
+  std::string holders;
+  for (const auto& lock : *listed) {
+    if (lock.name != request.name) continue;
+    for (const auto& h : lock.holders) {
+      holders += holders.empty() ? "" : ", ";
+      holders += fmt::format("{} (token {})", h.id.empty() ? std::string("unknown") : h.id, h.token);
+    }
+  }
+  print_command_error(command,
+                      holders.empty()
+                          ? fmt::format("'{}' was not acquired within {} (nobody holds it now)",
+                                        request.name, waited)
+                          : fmt::format("'{}' was not acquired within {}; held by {}", request.name, waited, holders),
+                      holders.empty() ? std::string("retry, or wait longer with --wait")
+                                      : fmt::format("see who holds it: weft status {}", request.name));
+  return operator_exit::not_acquired;
+}
+
+}  // namespace
+
 int run_held_command(const held_command_options& options, const char* command_name) {
   const std::string cmd(command_name);
   auto usage = [&](std::string_view message, std::string_view hint = {}) {
@@ -70,32 +145,22 @@ int run_held_command(const held_command_options& options, const char* command_na
   auto session = lock_session::open(store_uri);
   if (!session) {
     int code = operator_exit_code(session.error());
+    // No lock was asked for yet: a timeout here is the store's silence.
+    if (code == operator_exit::unavailable || code == operator_exit::not_acquired)
+      return store_unavailable(cmd, store_uri, session.error());
     print_command_error(cmd, session.error().message(),
                 code == operator_exit::usage
                     ? "give a URI such as file:///var/lib/weft or mem://"
-                    : "check that the store is running and reachable, then retry");
+                    : code == operator_exit::no_permission ? "check the credentials and the store's access rules"
+                                                           : "check the store URI, then retry");
     return code;
   }
 
   int signal = 0;
   auto lease = (*session)->acquire(request, signals, signal);
   if (!lease) {
-    const auto& e = lease.error();
     if (signal != 0) return 128 + signal;
-    if (e.code() == errc::timeout || e.code() == errc::contended ||
-        e.code() == errc::deadline_exceeded) {
-      print_command_error(cmd,
-                  options.no_wait ? fmt::format("'{}' is held by another process", options.name)
-                                  : fmt::format("'{}' was not acquired within {}", options.name,
-                                                options.wait),
-                  fmt::format("see who holds it: weft status {}", options.name));
-      return operator_exit::not_acquired;
-    }
-    int code = operator_exit_code(e);
-    print_command_error(cmd, e.message(),
-                code == operator_exit::usage ? fmt::format("see: weft {} --help", cmd)
-                                             : "check that the store is reachable, then retry");
-    return code;
+    return explain_not_acquired(**session, store_uri, request, lease.error(), cmd);
   }
 
   child_spec spec;

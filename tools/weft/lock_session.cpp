@@ -303,13 +303,14 @@ std::unique_ptr<lock_session> open_session_for(std::string_view command, const s
   return std::move(*session);
 }
 
-result<std::vector<lock_listing>> lock_session::list(const std::string& prefix) {
+result<std::vector<lock_listing>> lock_session::list(const std::string& prefix, std::chrono::milliseconds bound) {
   auto store = impl_->store;
   auto listed = impl_->rt.get().block_on(
-      [](std::shared_ptr<lock::store> s, std::string p) -> task<result<std::vector<lock::lock_info>>> {
-        auto [ctx, cancel] = with_timeout(context::background(), std::chrono::seconds(30));
+      [](std::shared_ptr<lock::store> s, std::string p,
+         std::chrono::milliseconds limit) -> task<result<std::vector<lock::lock_info>>> {
+        auto [ctx, cancel] = with_timeout(context::background(), limit);
         co_return co_await s->list(std::move(p), ctx);
-      }(store, prefix));
+      }(store, prefix, bound));
   if (!listed) return fail(std::move(listed).error());
   std::vector<lock_listing> out;
   for (const auto& info : *listed) {

@@ -96,8 +96,9 @@ class lock_session {
   // change, until a terminating signal arrives (returned in `signal`).
   result<void> observe(const std::string& name, signal_guard& signals, int& signal,
                        const std::function<void(const leader_info&)>& on_change);
-  // Lists the locks whose names start with prefix.
-  result<std::vector<lock_listing>> list(const std::string& prefix);
+  // Lists the locks whose names start with prefix; gives up after `bound`.
+  result<std::vector<lock_listing>> list(const std::string& prefix,
+                                         std::chrono::milliseconds bound = std::chrono::seconds(30));
 
  private:
   explicit lock_session(std::unique_ptr<impl> p);

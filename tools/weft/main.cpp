@@ -2,9 +2,11 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "argv_secrets.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
 
@@ -49,8 +51,16 @@ int main(int argc, char** argv) {
       if (std::strcmp(command.name, "demo-worker") != 0) command.add(app);  // `demo` adds it
   }
 
+  // CLI11 parses a copy; then the store passwords are blanked out of the
+  // real argv, which every user of the host can read while weft holds a lock
+  // (argv_secrets.hpp). Before the parse: the command runs inside it.
+  std::vector<std::string> reversed;
+  reversed.reserve(static_cast<std::size_t>(argc));
+  for (int i = argc - 1; i > 0; --i) reversed.emplace_back(argv[i]);
+  weft::cli::blank_store_secrets(argc, argv);
+
   try {
-    app.parse(argc, argv);
+    app.parse(std::move(reversed));
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

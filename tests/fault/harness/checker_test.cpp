@@ -73,4 +73,28 @@ TEST(fault_checker, no_progress_after_a_fault_healed_is_reported) {
   EXPECT_GE(r.longest_unavailability_ns, 9'000 * ms);
 }
 
+// Client 0 holds token 1 and is cut off at 3 ms; client 1 is granted token 2
+// at 11 ms; client 0 keeps writing through the cut (rejected after 12 ms).
+history a_cut_holder(std::int64_t lost) {
+  history h = two_clean_sessions();
+  h.sessions[0].lost = lost;
+  h.sessions[0].ended = 30 * ms;
+  h.writes.push_back({0, 1, 13 * ms, 13 * ms, false, false});
+  h.faults.push_back({"cut", 42, 3 * ms, 25 * ms, 0});
+  return h;
+}
+
+TEST(fault_checker, a_cut_holder_told_before_the_next_grant_is_safe) {
+  auto r = check(a_cut_holder(10 * ms), 1000 * ms, 40 * ms);
+  EXPECT_TRUE(r.violations.empty()) << r.violations.front();
+  EXPECT_EQ(r.rejected_writes, 1u);
+  // Unavailability counts the other clients' writes only: 3 ms -> 12 ms.
+  EXPECT_EQ(r.longest_unavailability_ns, 9 * ms);
+}
+
+TEST(fault_checker, a_cut_holder_told_after_the_next_grant_is_reported) {
+  EXPECT_TRUE(mentions(check(a_cut_holder(12 * ms), 1000 * ms, 40 * ms), "cut holder not told"));
+  EXPECT_TRUE(mentions(check(a_cut_holder(-1), 1000 * ms, 40 * ms), "lost() never fired"));
+}
+
 }  // namespace

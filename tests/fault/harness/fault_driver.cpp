@@ -1,7 +1,7 @@
 // weft-fault: the fault-injection harness's driver, clients and checker.
 //
 //   weft-fault run --store URI | --store-env VAR  [--store-query K=V] [--lock weft|naive|setnx-px]
-//                  [--fault none|kill|pause|command] [--faults F] [--clients K]
+//                  [--fault none|kill|pause|cut|command] [--faults F] [--clients K]
 //                  [--inject CMD --heal CMD --down-ms T --fault-name NAME]
 //                  [--acquisitions N] [--ttl-ms T] [--hold-max-ms H]
 //                  [--seconds S] [--out DIR] [--report FILE] [--expect-violations]
@@ -12,7 +12,13 @@
 // release, recording a history (history.hpp). The nemesis picks the current
 // holder (the last writer named in the resource file) and SIGKILLs it (a
 // replacement client is started) or SIGSTOPs it for 1.5 TTL and SIGCONTs it,
-// `--faults` times, one after another. When the clients are done (or after
+// or cuts it off the store's ports for 2 TTL (`cut`, needs root: every client
+// runs in its own cgroup v2 and iptables drops that cgroup's packets to the
+// store's loopback ports and the store's packets to its sockets; see
+// network_cut), `--faults` times, one after another. A cut holder keeps
+// working (writing through the fence every 20 ms) until the cut has healed:
+// its writes after a new holder's must be rejected by the fence, and its lost()
+// must have fired before anyone else was granted the lock. When the clients are done (or after
 // --seconds) the checker reads the history; exit 0 when it finds no violation
 // (with --expect-violations: when it finds at least one, for the baselines).
 //
@@ -22,6 +28,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,10 +39,14 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <map>
+#include <set>
 #include <random>
 #include <string>
 #include <thread>
@@ -146,8 +157,8 @@ options parse(int argc, char** argv) {
     else usage("unknown flag " + flag);
   }
   if (o.lock != "weft" && o.lock != "naive" && o.lock != "setnx-px") usage("--lock is weft, naive or setnx-px");
-  if (o.fault != "none" && o.fault != "kill" && o.fault != "pause" && o.fault != "command")
-    usage("--fault is none, kill, pause or command");
+  if (o.fault != "none" && o.fault != "kill" && o.fault != "pause" && o.fault != "cut" && o.fault != "command")
+    usage("--fault is none, kill, pause, cut or command");
   if (o.fault == "command" && (o.inject.empty() || o.heal.empty())) usage("--fault command needs --inject and --heal");
   if (o.bound_ms == 0) o.bound_ms = o.ttl_ms + 5000;
   return o;
@@ -258,6 +269,14 @@ int run_weft_client(const options& o) {
       };
       write();
       co_await weft::sleep_for(std::chrono::milliseconds(random() % (o.hold_max_ms + 1)));
+      // Cut off by the nemesis (out/cut-<pid> exists): keep working through
+      // the cut, as a client with long work would; the fence must reject these
+      // writes once another client holds a newer token.
+      const std::string cut_marker = fmt::format("{}/cut-{}", o.out, ::getpid());
+      for (int i = 0; i < 3000 && ::access(cut_marker.c_str(), F_OK) == 0; ++i) {
+        write();
+        co_await weft::sleep_for(20ms);
+      }
       write();
       marker.set(false);
       auto released = co_await held->release();
@@ -316,11 +335,214 @@ int run_redis_baseline_client(const options& o) {
   return 0;
 }
 
+// ------------------------------------------------------------------ network cut
+
+// SIGINT/SIGTERM/SIGHUP: the driver's loop stops, heals any cut (the iptables
+// rules are removed) and re-raises the signal.
+volatile std::sig_atomic_t stop_signal = 0;
+extern "C" void on_stop_signal(int sig) { stop_signal = sig; }
+
+// Runs argv (no shell); true when it exited 0.
+bool run_command(const std::vector<std::string>& args, bool quiet = false) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    if (quiet) {
+      int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, 2);
+    }
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execvp(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return false;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+std::string cgroup2_mount() {
+  std::ifstream mounts("/proc/mounts");
+  std::string device, where, type, rest;
+  while (mounts >> device >> where >> type && std::getline(mounts, rest))
+    if (type == "cgroup2") return where;
+  return "";
+}
+
+// Cuts one client off the store: every client process lives in its own
+// cgroup v2 (joined before exec, so every socket it ever opens carries it);
+// the cut is an iptables rule dropping that cgroup's TCP packets to the store's
+// loopback ports, plus rules dropping the store's packets to the client's
+// current sockets (found in /proc). Every rule carries the comment
+// weft-fault-<driver pid>; heal() deletes them, and so do the destructor, the
+// signal path and the next run (rules of a driver that no longer exists).
+class network_cut {
+ public:
+  network_cut() = default;
+  network_cut(const network_cut&) = delete;
+  network_cut& operator=(const network_cut&) = delete;
+  ~network_cut() { close(); }
+
+  // Heals and removes the cgroups (their processes must have exited).
+  void close() {
+    heal();
+    if (!group_.empty()) remove_group(group_);
+    group_.clear();
+  }
+
+  // Fails (with the reason) when this host cannot cut: not root, no cgroup v2
+  // or no iptables with the cgroup match.
+  std::string prepare(const std::string& store) {
+    auto uri = weft::lock::parse_store_uri(store);
+    if (!uri || uri->hosts.empty()) return "--fault cut needs a store with hosts (redis://, redlock://, zk://)";
+    for (auto& host : uri->hosts)
+      ports_.insert(host.port ? host.port : (uri->scheme == "zk" ? 2181 : 6379));
+    if (::geteuid() != 0) return "--fault cut needs root (cgroups and iptables)";
+    root_ = cgroup2_mount();
+    if (root_.empty()) return "--fault cut needs a cgroup v2 mount";
+    relative_ = fmt::format("weft-fault-{}", ::getpid());
+    group_ = root_ + "/" + relative_;
+    if (::mkdir(group_.c_str(), 0755) != 0 && errno != EEXIST)
+      return fmt::format("cannot create the cgroup {}: {}", group_, std::strerror(errno));
+    remove_stale_rules();
+    remove_stale_groups();
+    // A probe rule proves iptables and its cgroup match work here.
+    auto probe = rule("OUTPUT", {"-o", "lo", "-p", "tcp", "-m", "cgroup", "--path", relative_, "--dport", "9"});
+    if (!run_command(with_action(probe, "-I"))) return "iptables cannot add a cgroup rule (is xt_cgroup available?)";
+    run_command(with_action(probe, "-D"));
+    return "";
+  }
+
+  // In the forked child, before exec: join cgroup c<id>.
+  void join(int id) const {
+    std::string dir = fmt::format("{}/c{}", group_, id);
+    ::mkdir(dir.c_str(), 0755);
+    int fd = ::open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) ::_exit(126);
+    std::string me = std::to_string(::getpid());
+    if (::write(fd, me.data(), me.size()) != static_cast<ssize_t>(me.size())) ::_exit(126);
+    ::close(fd);
+  }
+
+  bool cut(int id, pid_t pid) {
+    std::string ports;
+    for (int port : ports_) ports += (ports.empty() ? "" : ",") + std::to_string(port);
+    bool ok = install(rule("OUTPUT", {"-o", "lo", "-p", "tcp", "-m", "cgroup", "--path",
+                                      fmt::format("{}/c{}", relative_, id), "-m", "multiport", "--dports", ports,
+                                      "-j", "DROP"}));
+    for (int local : socket_ports(pid))
+      ok = install(rule("INPUT", {"-i", "lo", "-p", "tcp", "--dport", std::to_string(local), "-m", "multiport",
+                                  "--sports", ports, "-j", "DROP"})) && ok;
+    return ok;
+  }
+
+  void heal() {
+    for (auto& r : installed_) run_command(with_action(r, "-D"));
+    installed_.clear();
+  }
+
+ private:
+  std::vector<std::string> rule(const std::string& chain, std::vector<std::string> spec) const {
+    std::vector<std::string> r = {chain};
+    r.insert(r.end(), spec.begin(), spec.end());
+    r.insert(r.end(), {"-m", "comment", "--comment", relative_});
+    return r;
+  }
+  static std::vector<std::string> with_action(const std::vector<std::string>& r, const std::string& action) {
+    std::vector<std::string> args = {"iptables", "-w", action};
+    args.insert(args.end(), r.begin(), r.end());
+    return args;
+  }
+  bool install(const std::vector<std::string>& r) {
+    if (!run_command(with_action(r, "-I"))) return false;
+    installed_.push_back(r);
+    return true;
+  }
+
+  // The local ports of pid's TCP sockets connected to a store port.
+  std::set<int> socket_ports(pid_t pid) const {
+    std::set<std::string> inodes;
+    std::error_code ec;
+    for (auto& fd : std::filesystem::directory_iterator(fmt::format("/proc/{}/fd", pid), ec)) {
+      auto target = std::filesystem::read_symlink(fd.path(), ec).string();
+      if (target.rfind("socket:[", 0) == 0) inodes.insert(target.substr(8, target.size() - 9));
+    }
+    std::set<int> found;
+    for (const char* table : {"tcp", "tcp6"}) {
+      std::ifstream in(fmt::format("/proc/{}/net/{}", pid, table));
+      std::string line;
+      std::getline(in, line);  // header
+      while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+        fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >> inode;
+        if (!fields || !inodes.count(inode)) continue;
+        int remote_port = std::stoi(remote.substr(remote.find(':') + 1), nullptr, 16);
+        if (ports_.count(remote_port)) found.insert(std::stoi(local.substr(local.find(':') + 1), nullptr, 16));
+      }
+    }
+    return found;
+  }
+
+  // Rules left by drivers that died without healing (SIGKILL).
+  void remove_stale_rules() const {
+    FILE* save = ::popen("iptables-save 2>/dev/null", "r");
+    if (!save) return;
+    std::vector<std::vector<std::string>> stale;
+    char buffer[4096];
+    while (std::fgets(buffer, sizeof buffer, save)) {
+      std::istringstream words(buffer);
+      std::vector<std::string> r;
+      std::string word;
+      while (words >> word) {
+        if (word.size() >= 2 && word.front() == '"' && word.back() == '"') word = word.substr(1, word.size() - 2);
+        r.push_back(word);
+      }
+      if (r.size() < 2 || r[0] != "-A") continue;
+      for (std::size_t i = 0; i + 1 < r.size(); ++i) {
+        if (r[i] != "--comment" || r[i + 1].rfind("weft-fault-", 0) != 0) continue;
+        pid_t owner = std::atoi(r[i + 1].c_str() + 11);
+        if (owner > 0 && ::kill(owner, 0) != 0 && errno == ESRCH) stale.emplace_back(r.begin() + 1, r.end());
+      }
+    }
+    ::pclose(save);
+    for (auto& r : stale) run_command(with_action(r, "-D"), true);
+  }
+
+  static void remove_group(const std::string& group) {
+    std::error_code ec;
+    for (auto& child : std::filesystem::directory_iterator(group, ec))
+      if (child.is_directory(ec)) ::rmdir(child.path().c_str());
+    ::rmdir(group.c_str());
+  }
+
+  // Cgroups of drivers that no longer exist.
+  void remove_stale_groups() const {
+    std::error_code ec;
+    for (auto& entry : std::filesystem::directory_iterator(root_, ec)) {
+      std::string name = entry.path().filename().string();
+      if (name.rfind("weft-fault-", 0) != 0) continue;
+      pid_t owner = std::atoi(name.c_str() + 11);
+      if (owner > 0 && ::kill(owner, 0) != 0 && errno == ESRCH) remove_group(entry.path().string());
+    }
+  }
+
+  std::set<int> ports_;
+  std::string root_, relative_, group_;
+  std::vector<std::vector<std::string>> installed_;
+};
+
+network_cut* the_cut = nullptr;  // set by run_driver when --fault cut
+
 // ------------------------------------------------------------------ driver
 
 pid_t spawn_client(const options& o, int id, int count) {
   pid_t pid = ::fork();
   if (pid == 0) {
+    // A client never outlives its driver (a killed driver's clients would
+    // stay cut off and hold their cgroups).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (the_cut) the_cut->join(id);
     std::vector<std::string> args = {"/proc/self/exe", "client", "--store", o.store, "--lock", o.lock,
                                      "--ttl-ms", std::to_string(o.ttl_ms), "--hold-max-ms",
                                      std::to_string(o.hold_max_ms), "--seconds", std::to_string(o.seconds),
@@ -412,6 +634,16 @@ int run_driver(options o) {
   o.name = fmt::format("fault-{}-{}", ::getpid(), now_ns() % 1'000'000);
   const std::int64_t deadline = now_ns() + std::int64_t{o.seconds} * 1'000'000'000;
   const int per_client = (o.acquisitions + o.clients - 1) / o.clients;
+  network_cut cut;
+  if (o.fault == "cut") {
+    std::string why = cut.prepare(o.store);
+    if (!why.empty()) {
+      std::fprintf(stderr, "weft-fault: %s\n", why.c_str());
+      return 1;  // the fault cannot be injected here: a failure, never a skip
+    }
+    the_cut = &cut;
+  }
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, on_stop_signal);
   std::map<pid_t, int> children;
   int next_id = 0;
   for (int i = 0; i < o.clients; ++i) children[spawn_client(o, next_id++, per_client)] = i;
@@ -435,6 +667,18 @@ int run_driver(options o) {
       continue;
     }
     std::int64_t now = now_ns();
+    if (stop_signal != 0) {
+      for (auto& [pid, id] : children) {
+        ::kill(pid, SIGCONT);
+        ::kill(pid, SIGKILL);
+      }
+      for (auto& [pid, id] : children) ::waitpid(pid, &status, 0);
+      cut.close();
+      the_cut = nullptr;
+      std::signal(stop_signal, SIG_DFL);
+      std::raise(stop_signal);
+      return 1;
+    }
     if (now > deadline) {
       timed_out = true;
       for (auto& [pid, id] : children) {
@@ -458,6 +702,32 @@ int run_driver(options o) {
       ++injected;
       wait_for_progress(o.out, wall_now(), o.bound_ms);
       next_fault = now_ns() + gap;
+    } else if (o.fault == "cut" && injected < o.faults && now >= next_fault) {
+      pid_t victim = last_writer(o.out);
+      if (victim > 0 && children.count(victim) && is_holding(o.out, victim)) {
+        const int id = children[victim];
+        // The marker keeps the victim holding (and writing) until the cut
+        // has healed; it may have released already, then it holds again at
+        // its next grant.
+        const std::string marker = fmt::format("{}/cut-{}", o.out, victim);
+        ::close(::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+        const std::int64_t wait_until = now_ns() + 2'000'000'000;
+        while (!is_holding(o.out, victim) && now_ns() < wait_until) std::this_thread::sleep_for(5ms);
+        if (is_holding(o.out, victim)) {
+          std::int64_t at = now_ns();
+          if (!cut.cut(id, victim)) abnormal.push_back("the nemesis: iptables could not install the cut");
+          const std::int64_t heal_at = at + std::int64_t{o.ttl_ms} * 2'000'000;
+          while (now_ns() < heal_at && stop_signal == 0) std::this_thread::sleep_for(5ms);
+          cut.heal();
+          nemesis.line(fmt::format("fault cut {} {} {} {}", victim, at, now_ns(), id));
+          ::unlink(marker.c_str());
+          ++injected;
+          wait_for_progress(o.out, wall_now(), o.bound_ms);
+        } else {
+          ::unlink(marker.c_str());
+        }
+        next_fault = now_ns() + gap;
+      }
     } else if ((o.fault == "kill" || o.fault == "pause") && injected < o.faults && now >= next_fault) {
       pid_t victim = last_writer(o.out);
       if (victim > 0 && children.count(victim) && is_holding(o.out, victim)) {
@@ -483,6 +753,7 @@ int run_driver(options o) {
     }
     std::this_thread::sleep_for(5ms);
   }
+  the_cut = nullptr;
   std::string note;
   if (timed_out) note = fmt::format(" (stopped after {} s)", o.seconds);
   if (injected < o.faults && o.fault != "none") note += fmt::format(" (only {} of {} faults injected)", injected, o.faults);

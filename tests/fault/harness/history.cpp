@@ -58,7 +58,9 @@ history read_history(const std::string& dir) {
       } else if (what == "fault") {
         fault_record f;
         fields >> f.kind >> f.pid >> f.injected >> f.healed;
-        if (fields) h.faults.push_back(f);
+        if (!fields) continue;
+        if (!(fields >> f.client)) f.client = -1;
+        h.faults.push_back(f);
       }
     }
   }
@@ -141,15 +143,45 @@ check_report check(const history& h, std::int64_t progress_bound_ns, std::int64_
                                " after its lost() fired");
     }
   }
-  // 5. Liveness and unavailability after each fault.
+  // 5. A client cut off while holding: its lost() fires before anyone else
+  // is granted the lock (unless it released first).
   for (const auto& f : h.faults) {
+    if (f.client < 0) continue;
+    const session_record* victim = nullptr;
+    const session_record* next = nullptr;
+    for (const auto& s : h.sessions) {
+      if (s.client == f.client && s.acquired <= f.injected && (s.ended < 0 || s.ended > f.injected)) victim = &s;
+      if (s.client != f.client && s.acquired > f.injected && (!next || s.acquired < next->acquired)) next = &s;
+    }
+    if (!victim || !next) continue;
+    if (victim->ended >= 0 && victim->ended <= next->acquired) continue;
+    if (victim->lost < 0 || victim->lost > next->acquired)
+      r.violations.push_back("cut holder not told: client " + std::to_string(f.client) + " (token " +
+                             std::to_string(victim->token) + ") was cut off, and client " +
+                             std::to_string(next->client) + " got token " + std::to_string(next->token) + " " +
+                             (victim->lost < 0 ? std::string("while its lost() never fired")
+                                               : "before its lost() fired (" + ms(victim->lost - next->acquired) +
+                                                     " later)"));
+  }
+  // 6. Liveness and unavailability after each fault.
+  for (const auto& f : h.faults) {
+    // A cut client's writes in the session it held when cut do not count.
+    std::uint64_t cut_token = 0;
+    bool cut_session = false;
+    for (const auto& s : h.sessions)
+      if (f.client >= 0 && s.client == f.client && s.acquired <= f.injected &&
+          (s.ended < 0 || s.ended > f.injected))
+        cut_token = s.token, cut_session = true;
+    auto counts = [&](const write_record& w) {
+      return !cut_session || w.client != f.client || w.token != cut_token;
+    };
     auto after_injection = std::find_if(accepted.begin(), accepted.end(),
-                                        [&](const write_record& w) { return w.done > f.injected; });
+                                        [&](const write_record& w) { return w.done > f.injected && counts(w); });
     std::int64_t next = after_injection == accepted.end() ? -1 : after_injection->done;
     // Unavailability: from injection to the first accepted write after the fault.
     if (next >= 0) r.longest_unavailability_ns = std::max(r.longest_unavailability_ns, next - f.injected);
     auto after_heal = std::find_if(accepted.begin(), accepted.end(),
-                                   [&](const write_record& w) { return w.done > f.healed; });
+                                   [&](const write_record& w) { return w.done > f.healed && counts(w); });
     bool progressed = after_heal != accepted.end() && after_heal->done - f.healed <= progress_bound_ns;
     if (!progressed && run_end_ns - f.healed > progress_bound_ns)
       r.violations.push_back("no progress within " + ms(progress_bound_ns) + " after the " + f.kind +

@@ -9,7 +9,9 @@
 //   lost <client> <token> <t>               the lease's lost() fired
 //   released <client> <token> <t>           release() returned
 // The nemesis appends:
-//   fault <kind> <pid> <t_injected> <t_healed>
+//   fault <kind> <pid> <t_injected> <t_healed> [<client>]
+//                                           <client>: the client cut off (kind cut),
+//                                           which kept working through the fault
 // Baseline locks without tokens record token 0 and a per-client session
 // number in place of the token (see client.cpp), flagged `untokened`.
 //
@@ -46,6 +48,7 @@ struct fault_record {
   int pid = 0;
   std::int64_t injected = 0;
   std::int64_t healed = 0;
+  int client = -1;  // the client cut off the store, or -1
 };
 
 struct history {
@@ -71,8 +74,11 @@ struct check_report {
 // tokens never go backwards (a session that began after another ended has a
 // higher token); no accepted write carries a token below one accepted before
 // it (stale); no write requested as holder after that lease's lost() fired;
-// and after every fault heals, an accepted write within `progress_bound_ns`
-// (if the run lasted that long).
+// a client cut off while holding (fault_record::client) whose lost() had not
+// fired when another client was granted the lock; and after every fault heals,
+// an accepted write within `progress_bound_ns` (if the run lasted that long).
+// Progress and unavailability do not count the writes a cut client makes in
+// the session it held when cut (it keeps writing through the fence).
 check_report check(const history& h, std::int64_t progress_bound_ns, std::int64_t run_end_ns);
 
 }  // namespace weft::fault
