@@ -13,7 +13,13 @@
 #include <weft/select.hpp>
 #include <weft/sleep.hpp>
 #include <weft/task.hpp>
+#include <weft/tcp_stream.hpp>
 #include <weft/wait_group.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <chrono>
@@ -23,6 +29,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unistd.h>
 #include <utility>
 #include <variant>
@@ -194,18 +201,69 @@ task<double> idle(long n) {
   co_return static_cast<double>(after - before) / static_cast<double>(n);
 }
 
+// ---- tcp_pingpong (weft only, not in the Go table): n round trips of one
+// byte over loopback TCP to an echo server on a plain thread of this process
+// (standing in for a server such as Redis on the same machine). Measures how
+// fast a task woken by the poller runs again.
+
+int listen_loopback(std::uint16_t& port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) fail("tcp_pingpong: socket failed");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 || ::listen(fd, 1) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
+    fail("tcp_pingpong: cannot listen on 127.0.0.1");
+  port = ntohs(address.sin_port);
+  return fd;
+}
+
+void echo_server(int listener) {
+  int fd = ::accept(listener, nullptr, nullptr);
+  ::close(listener);
+  if (fd < 0) return;
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  char byte = 0;
+  while (::read(fd, &byte, 1) == 1)
+    if (::write(fd, &byte, 1) != 1) break;
+  ::close(fd);
+}
+
+task<double> tcp_pingpong(long n) {
+  std::uint16_t port = 0;
+  int listener = listen_loopback(port);
+  std::thread server(echo_server, listener);
+  auto stream = co_await weft::tcp_stream::connect("127.0.0.1", port, std::chrono::seconds(5));
+  if (!stream) fail("tcp_pingpong: connect failed: " + std::string(stream.error().message()));
+  std::array<std::byte, 1> byte{};
+  auto start = steady_clock::now();
+  for (long i = 0; i < n; ++i) {
+    if (!co_await stream->write_all(byte)) fail("tcp_pingpong: write failed");
+    auto got = co_await stream->read(byte);
+    if (!got || *got != 1) fail("tcp_pingpong: read failed");
+  }
+  double elapsed = nanoseconds_since(start);
+  stream->close();
+  server.join();
+  co_return elapsed;
+}
+
 struct bench_case {
   std::string_view name;
   long default_n;
   task<double> (*run)(long);
 };
 
-constexpr std::array<bench_case, 5> cases{{
+constexpr std::array<bench_case, 6> cases{{
     {"pingpong", 1'000'000, &pingpong},
     {"prodcons", 4'000'000, &prodcons},
     {"spawn", 1'000'000, &spawn},
     {"select", 1'000'000, &select_receive},
     {"idle", 100'000, &idle},
+    {"tcp_pingpong", 100'000, &tcp_pingpong},
 }};
 
 long parse_positive(std::string_view what, const char* text) {
@@ -220,7 +278,7 @@ long parse_positive(std::string_view what, const char* text) {
 
 int main(int argc, char** argv) {
   const char* usage =
-      "usage: weft-bench-runtime CASE [N] [--workers W]; CASE is pingpong, prodcons, spawn, select or idle";
+      "usage: weft-bench-runtime CASE [N] [--workers W]; CASE is pingpong, prodcons, spawn, select, idle or tcp_pingpong (weft only)";
   std::vector<const char*> positional;
   std::size_t workers = 0;
   if (const char* env = std::getenv("WEFT_WORKERS"); env != nullptr && *env != '\0')

@@ -251,25 +251,35 @@ class chan {
         : state_(state), value_(std::move(value)) {}
     bool await_ready() noexcept {
       state_->lock.lock();
-      return state_->send_locked(value_, waiter_.success);
+      return state_->send_locked(value_, sent_);
     }
     void await_suspend(std::coroutine_handle<> h) noexcept {
-      waiter_.handle = h;
-      waiter_.sched = detail::current_scheduler();
-      waiter_.slot = &value_;
+      detail::chan_waiter* waiter = waiter_.construct();
+      waiter->handle = h;
+      waiter->sched = detail::current_scheduler();
+      waiter->slot = &value_;
+      parked_ = true;
       detail::chan_state<T>* state = state_;
-      state->sendq.push_back(&waiter_);
+      state->sendq.push_back(waiter);
       state->lock.unlock();  // last touch: a receiver may resume us right away
     }
-    result<void> await_resume() const {
-      if (waiter_.success) return {};
-      return fail(errc::closed, "send on a closed channel: the value was dropped");
+    // Inline: the successful send is the hot path, the closed one is not.
+    [[gnu::always_inline]] result<void> await_resume() const {
+      if (parked_ ? waiter_.get()->success : sent_) [[likely]]
+        return {};
+      return closed_result();
     }
 
    private:
+    [[gnu::noinline, gnu::cold]] static result<void> closed_result() {
+      return fail(errc::closed, "send on a closed channel: the value was dropped");
+    }
+
     detail::chan_state<T>* state_;
     T value_;
-    detail::chan_waiter waiter_;
+    bool sent_ = false;
+    bool parked_ = false;
+    detail::lazy_waiter waiter_;
   };
 
   class [[nodiscard]] recv_awaiter {
@@ -280,19 +290,26 @@ class chan {
       return state_->recv_locked(slot_);
     }
     void await_suspend(std::coroutine_handle<> h) noexcept {
-      waiter_.handle = h;
-      waiter_.sched = detail::current_scheduler();
-      waiter_.slot = &slot_;
+      detail::chan_waiter* waiter = waiter_.construct();
+      waiter->handle = h;
+      waiter->sched = detail::current_scheduler();
+      waiter->slot = &slot_;
       detail::chan_state<T>* state = state_;
-      state->recvq.push_back(&waiter_);
+      state->recvq.push_back(waiter);
       state->lock.unlock();  // last touch: a sender may resume us right away
     }
-    std::optional<T> await_resume() noexcept { return std::move(slot_); }
+    // Rebuilt from the parts rather than copied whole: the value and the
+    // engaged flag were just written separately, and one wide load of both
+    // (what a plain optional move compiles to) stalls on store forwarding.
+    std::optional<T> await_resume() noexcept {
+      if (slot_.has_value()) return std::optional<T>(std::move(*slot_));
+      return std::nullopt;
+    }
 
    private:
     detail::chan_state<T>* state_;
     std::optional<T> slot_;
-    detail::chan_waiter waiter_;
+    detail::lazy_waiter waiter_;
   };
 
   // capacity 0: unbuffered (each send meets a receive).

@@ -19,6 +19,10 @@
 #   WEFT_TEST_ZK_CONTROL=<this script>  for the subcommands above
 # WEFT_ZK_FORCE_SYNC=no starts the servers without fsync per transaction
 # (scripts/bench-zk.sh uses it to measure clients rather than the disk).
+# WEFT_ZK_JVM_OPTS replaces the JVM options (the default favours a fast start
+# for the tests: small heap, C1 JIT only; scripts/bench-zk.sh runs the JVM's
+# own defaults, as a production server would). WEFT_ZK_ENSEMBLE=no starts the
+# standalone server only (WEFT_TEST_ZK_ENSEMBLE and its kin are not written).
 set -euo pipefail
 
 action=${1:?usage: zookeeper.sh start|stop|leader|kill|restart|wait DIR [N]}
@@ -90,7 +94,8 @@ launch() {  # launch NODE_DIR: start one server from NODE_DIR/zoo.cfg
       if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
     done
     # setsid: a test's process-group signals never reach the servers.
-    setsid java -Xmx256m -Xms32m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k \
+    # shellcheck disable=SC2086
+    setsid java ${WEFT_ZK_JVM_OPTS:--Xmx256m -Xms32m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k} \
       -Dzookeeper.admin.enableServer=false \
       -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
       -Dorg.slf4j.simpleLogger.showDateTime=true \
@@ -183,6 +188,16 @@ case $action in
       echo "${ports[$n]}" >"$root/node-$n/port"
     done
     launch "$root/standalone"
+    if [[ ${WEFT_ZK_ENSEMBLE:-yes} == no ]]; then
+      for n in 1 2 3; do rm -rf "$root/node-$n"; done
+      if ! wait_until 90 standalone_ready; then
+        echo "zookeeper.sh: standalone server on ${ports[0]} not ready after 90 s; see $root/standalone/server.log" >&2
+        exit 1
+      fi
+      echo "export WEFT_TEST_ZK=zk://127.0.0.1:${ports[0]}/weft-test" >>"$dir/env"
+      echo "zookeeper: standalone on ${ports[0]} (no ensemble)" >&2
+      exit 0
+    fi
     for n in 1 2 3; do launch "$root/node-$n"; done
     if ! wait_until 90 standalone_ready; then
       echo "zookeeper.sh: standalone server on ${ports[0]} not ready after 90 s; see $root/standalone/server.log" >&2

@@ -72,6 +72,20 @@ std::string lease::lost_reason() const {
   return state_->lost_reason();
 }
 
+result<void> lease_state::release_now() {
+  return fail(errc::unsupported, "this store releases only through release() on a runtime");
+}
+
+void lease_state::start_upkeep() noexcept {}
+
+result<void> lease::release_now() {
+  if (!state_) return fail(errc::invalid_argument, "release_now() on an empty or already released lease");
+  auto released = state_->release_now();
+  if (!released && released.error().code() == errc::unsupported) return released;
+  state_.reset();
+  return released;
+}
+
 task<result<void>> lease::release() {
   auto state = std::move(state_);
   if (!state) co_return fail(errc::invalid_argument, "release() on an empty or already released lease");

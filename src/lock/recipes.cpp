@@ -1,4 +1,4 @@
-// mutex, rw_mutex, semaphore and election: thin values over store::acquire.
+// recipe_base, mutex, rw_mutex, semaphore and election: thin values over store::acquire.
 #include "weft/context.hpp"
 #include "weft/lock/election.hpp"
 #include "weft/lock/mutex.hpp"
@@ -7,64 +7,68 @@
 
 namespace weft::lock {
 
-namespace {
-result<void> check_common(const std::shared_ptr<store>& where, std::string_view name, const lease_options& options) {
+// ---------------------------------------------------------------- recipe_base
+
+result<void> recipe_base::check(const std::shared_ptr<store>& where, std::string_view name,
+                                const lease_options& options) {
   if (!where) return fail(errc::invalid_argument, "no store given: open one with weft::lock::open(uri)");
   if (auto ok = check_name(name); !ok) return ok;
   return check_options(options);
 }
 
-acquire_request make_request(recipe kind, const std::string& name, access mode, std::uint64_t limit,
-                             const lease_options& options, bool wait, std::string value = {}) {
-  acquire_request request;
-  request.kind = kind;
-  request.name = name;
-  request.mode = mode;
-  request.limit = limit;
-  request.options = options;
-  request.wait = wait;
-  request.value = std::move(value);
-  return request;
+task<result<lease>> recipe_base::request(recipe kind, access mode, std::uint64_t limit, bool wait, context ctx,
+                                         std::string value) const {
+  acquire_request wanted;
+  wanted.kind = kind;
+  wanted.name = name_;
+  wanted.mode = mode;
+  wanted.limit = limit;
+  wanted.options = options_;
+  wanted.wait = wait;
+  wanted.value = std::move(value);
+  return store_->acquire(std::move(wanted), std::move(ctx));
 }
-}  // namespace
 
 // ---------------------------------------------------------------- mutex
 
 result<mutex> mutex::make(std::shared_ptr<store> where, std::string_view name, lease_options options) {
-  if (auto ok = check_common(where, name, options); !ok) return fail(std::move(ok).error());
+  if (auto ok = check(where, name, options); !ok) return fail(std::move(ok).error());
   return mutex(std::move(where), std::string(name), options);
 }
 
 task<result<lease>> mutex::lock(context ctx) const {
-  return store_->acquire(make_request(recipe::mutex, name_, access::exclusive, 1, options_, true), std::move(ctx));
+  return request(recipe::mutex, access::exclusive, 1, true, std::move(ctx));
 }
 
 task<result<lease>> mutex::try_lock(context ctx) const {
-  return store_->acquire(make_request(recipe::mutex, name_, access::exclusive, 1, options_, false), std::move(ctx));
+  return request(recipe::mutex, access::exclusive, 1, false, std::move(ctx));
 }
 
 // ---------------------------------------------------------------- rw_mutex
 
 result<rw_mutex> rw_mutex::make(std::shared_ptr<store> where, std::string_view name, lease_options options) {
-  if (auto ok = check_common(where, name, options); !ok) return fail(std::move(ok).error());
+  if (auto ok = check(where, name, options); !ok) return fail(std::move(ok).error());
   return rw_mutex(std::move(where), std::string(name), options);
 }
 
-task<result<lease>> rw_mutex::acquire(access mode, bool wait, context ctx) const {
-  return store_->acquire(make_request(recipe::rw_mutex, name_, mode, 1, options_, wait), std::move(ctx));
+task<result<lease>> rw_mutex::lock(context ctx) const {
+  return request(recipe::rw_mutex, access::exclusive, 1, true, std::move(ctx));
 }
-task<result<lease>> rw_mutex::lock(context ctx) const { return acquire(access::exclusive, true, std::move(ctx)); }
-task<result<lease>> rw_mutex::try_lock(context ctx) const { return acquire(access::exclusive, false, std::move(ctx)); }
-task<result<lease>> rw_mutex::lock_shared(context ctx) const { return acquire(access::shared, true, std::move(ctx)); }
+task<result<lease>> rw_mutex::try_lock(context ctx) const {
+  return request(recipe::rw_mutex, access::exclusive, 1, false, std::move(ctx));
+}
+task<result<lease>> rw_mutex::lock_shared(context ctx) const {
+  return request(recipe::rw_mutex, access::shared, 1, true, std::move(ctx));
+}
 task<result<lease>> rw_mutex::try_lock_shared(context ctx) const {
-  return acquire(access::shared, false, std::move(ctx));
+  return request(recipe::rw_mutex, access::shared, 1, false, std::move(ctx));
 }
 
 // ---------------------------------------------------------------- semaphore
 
 result<semaphore> semaphore::make(std::shared_ptr<store> where, std::string_view name, std::uint64_t permits,
                                   lease_options options) {
-  if (auto ok = check_common(where, name, options); !ok) return fail(std::move(ok).error());
+  if (auto ok = check(where, name, options); !ok) return fail(std::move(ok).error());
   if (permits == 0 || permits > max_permits)
     return fail(errc::invalid_argument, "invalid permit count " + std::to_string(permits) +
                                             ": a semaphore needs between 1 and " + std::to_string(max_permits) +
@@ -73,30 +77,26 @@ result<semaphore> semaphore::make(std::shared_ptr<store> where, std::string_view
 }
 
 task<result<lease>> semaphore::acquire(context ctx) const {
-  return store_->acquire(make_request(recipe::semaphore, name_, access::exclusive, permits_, options_, true),
-                         std::move(ctx));
+  return request(recipe::semaphore, access::exclusive, permits_, true, std::move(ctx));
 }
 
 task<result<lease>> semaphore::try_acquire(context ctx) const {
-  return store_->acquire(make_request(recipe::semaphore, name_, access::exclusive, permits_, options_, false),
-                         std::move(ctx));
+  return request(recipe::semaphore, access::exclusive, permits_, false, std::move(ctx));
 }
 
 // ---------------------------------------------------------------- election
 
 result<election> election::make(std::shared_ptr<store> where, std::string_view name, lease_options options) {
-  if (auto ok = check_common(where, name, options); !ok) return fail(std::move(ok).error());
+  if (auto ok = check(where, name, options); !ok) return fail(std::move(ok).error());
   return election(std::move(where), std::string(name), options);
 }
 
 task<result<lease>> election::campaign(context ctx, std::string value) const {
-  return store_->acquire(make_request(recipe::election, name_, access::exclusive, 1, options_, true, std::move(value)),
-                         std::move(ctx));
+  return request(recipe::election, access::exclusive, 1, true, std::move(ctx), std::move(value));
 }
 
 task<result<lease>> election::try_campaign(context ctx, std::string value) const {
-  return store_->acquire(
-      make_request(recipe::election, name_, access::exclusive, 1, options_, false, std::move(value)), std::move(ctx));
+  return request(recipe::election, access::exclusive, 1, false, std::move(ctx), std::move(value));
 }
 
 namespace {

@@ -9,6 +9,10 @@ namespace weft::lock {
 
 store::~store() = default;
 
+result<lease> store::acquire_now(const acquire_request&) {
+  return fail(errc::unsupported, "this store grants only through acquire() on a runtime");
+}
+
 result<void> check_name(std::string_view name) {
   if (name.empty()) return fail(errc::invalid_argument, "invalid lock name: it is empty; give a name such as \"deploy\"");
   if (name.size() > max_name_length)

@@ -25,6 +25,11 @@ thread_local worker* this_worker = nullptr;
 thread_local scheduler* this_scheduler = nullptr;
 thread_local scheduler* this_home = nullptr;
 thread_local bool this_driving = false;  // firing timers / I/O: wake in order
+// Driving from park(): this worker runs what it wakes next, so waking
+// another worker for it would only move the task to a colder core (and cost
+// a futex or eventfd round trip). park() asks for help itself when it woke
+// more than one task.
+thread_local bool this_driving_parked = false;
 std::atomic<scheduler*> last_block_on{nullptr};
 std::atomic<std::uint64_t> next_scheduler_id{1};
 std::mutex live_mutex;
@@ -37,6 +42,20 @@ struct driving_scope {
 
 constexpr std::uint32_t max_lifo_polls = 3;
 constexpr std::int64_t spin_before_park_ns = 20'000;
+// A thief takes tasks from another worker's queue only when some task has
+// waited there this long (or the queue is long): a worker that drains its
+// queue this fast runs its tasks soon, on the core whose cache holds their
+// data.
+// Stealing those anyway splits tasks that talk to each other (a producer
+// and its consumers, a select and its feeders) over two cores, and every
+// channel operation then moves cache lines between the cores. Go waits 3 µs
+// before it steals a P's runnext for the same reason.
+constexpr std::int64_t steal_after_ns = 20'000;
+constexpr std::uint32_t steal_at_once_length = 32;
+// A worker that parked while another worker's queue had tasks (being taken
+// by their owner) looks again after this long, in case that owner got stuck
+// in a long task.
+constexpr std::int64_t watch_interval_ns = 1'000'000;
 
 // A full barrier for the Dekker pairs (queue push vs park). On x86 a locked
 // no-op on the stack is cheaper than mfence and orders the same; ThreadSanitizer
@@ -69,9 +88,18 @@ constexpr std::uint64_t event_fd_token = UINT64_MAX;
 constexpr std::int64_t no_deadline_ns = INT64_MAX;
 constexpr std::int64_t nobody_blocked = INT64_MIN;
 
-void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected) noexcept {
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected,
-          nullptr, nullptr, 0);
+// timeout_ns < 0: no timeout.
+void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
+                std::int64_t timeout_ns = -1) noexcept {
+  timespec ts{};
+  timespec* wait = nullptr;
+  if (timeout_ns >= 0) {
+    ts.tv_sec = static_cast<time_t>(timeout_ns / 1'000'000'000);
+    ts.tv_nsec = static_cast<long>(timeout_ns % 1'000'000'000);
+    wait = &ts;
+  }
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, wait,
+          nullptr, 0);
 }
 void futex_wake(std::atomic<std::uint32_t>* word) noexcept {
   syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE_PRIVATE, INT_MAX,
@@ -185,6 +213,7 @@ scheduler::scheduler(options opts)
     w->owner = this;
     w->index = static_cast<std::uint32_t>(i);
     w->random = 0x9E3779B97F4A7C15ULL * (i + 1);
+    w->views.resize(count);
     workers_.push_back(std::move(w));
   }
   if (!virtual_time_) {
@@ -299,7 +328,7 @@ void scheduler::schedule_wake(std::coroutine_handle<> task) noexcept {
   worker* w = this_worker;
   if (w != nullptr && w->owner == this) {
     // Timers and I/O events wake tasks in the order they fired.
-    if (this_driving) return push_back(*w, task.address(), true);
+    if (this_driving) return push_back(*w, task.address(), !this_driving_parked);
     // The task just woken runs next on this worker, while its data is hot.
     if (void* previous = std::exchange(w->lifo, task.address())) push_back(*w, previous, true);
     return;
@@ -387,7 +416,22 @@ void* scheduler::next_task(worker& w) noexcept {
   return inject_pop(w);
 }
 
-void* scheduler::steal(worker& w) noexcept {
+int scheduler::queue_state(worker& thief, const worker& victim, std::int64_t now) const noexcept {
+  worker::queue_view& view = thief.views[victim.index];
+  const std::uint32_t head = victim.queue.head();
+  const std::uint32_t tail = victim.queue.tail();
+  const std::uint32_t length = tail - head;
+  if (length == 0 || length > local_queue::capacity) {  // empty, or a torn read
+    view = {head, tail, now};
+    return 0;
+  }
+  // Every task seen last time has left: a fresh look at what is queued now.
+  if (static_cast<std::int32_t>(head - view.tail) >= 0) view = {head, tail, now};
+  if (length >= steal_at_once_length || now - view.since_ns >= steal_after_ns) return 1;
+  return -1;
+}
+
+void* scheduler::steal(worker& w, std::int64_t now) noexcept {
   const std::size_t n = workers_.size();
   w.random ^= w.random << 13;
   w.random ^= w.random >> 7;
@@ -396,6 +440,7 @@ void* scheduler::steal(worker& w) noexcept {
   for (std::size_t i = 0; i < n; ++i) {
     worker& victim = *workers_[(start + i) % n];
     if (&victim == &w) continue;
+    if (queue_state(w, victim, now) <= 0) continue;
     if (void* task = victim.queue.steal_into(w.queue)) return task;
   }
   return inject_pop(w);
@@ -403,16 +448,30 @@ void* scheduler::steal(worker& w) noexcept {
 
 void* scheduler::search(worker& w) noexcept {
   if (workers_.size() == 1 || !transition_to_searching(w)) return inject_pop(w);
-  if (void* task = steal(w)) return task;
+  std::int64_t now = steady_ns();
+  if (void* task = steal(w, now)) return task;
   // Keep searching for a few microseconds before parking: waking a parked
   // worker costs the waker a syscall and both sides a context switch, and
   // while we search, wakers skip it. Bursts of spawns stay syscall-free.
-  const std::int64_t give_up = steady_ns() + spin_before_park_ns;
+  //
+  // While it spins, it also polls for I/O (without blocking; the worker that
+  // blocks in epoll may be parked on a halted core, slow to wake): a task
+  // waiting for a reply from a server on this machine then runs as soon as
+  // the reply is there, on this awake worker.
+  const std::int64_t give_up = now + spin_before_park_ns;
   for (;;) {
     for (int i = 0; i < 16; ++i) cpu_relax();
-    if (void* task = steal(w)) return task;
-    if (shutdown_.load(std::memory_order_relaxed) || steady_ns() > give_up)
-      return nullptr;
+    if (io_waiters_.load(std::memory_order_relaxed) != 0) {
+      this_driving_parked = true;  // we run what we wake: do not wake others for it
+      const std::size_t woken = poll_io(0, false);
+      this_driving_parked = false;
+      if (woken != 0) {
+        if (void* task = w.queue.pop()) return task;
+      }
+    }
+    now = steady_ns();
+    if (void* task = steal(w, now)) return task;
+    if (shutdown_.load(std::memory_order_relaxed) || now > give_up) return nullptr;
   }
 }
 
@@ -506,8 +565,20 @@ bool scheduler::transition_to_searching(worker& w) noexcept {
 
 void scheduler::transition_from_searching(worker& w) noexcept {
   w.searching = false;
-  // The last searcher found work: there may be more, wake another worker.
-  if (num_searching_.fetch_sub(1, std::memory_order_seq_cst) == 1) notify_one();
+  // The last searcher found work: if more is queued anywhere (wakers skipped
+  // waking anyone while we searched), wake another worker to look for it. A
+  // task found alone (e.g. one I/O completion) wakes nobody: the other worker
+  // would find nothing and spin.
+  if (num_searching_.fetch_sub(1, std::memory_order_seq_cst) == 1 && more_work_queued(w))
+    notify_one();
+}
+
+bool scheduler::more_work_queued(const worker& w) const noexcept {
+  if (inject_length_.load(std::memory_order_seq_cst) != 0) return true;
+  for (const auto& other : workers_)
+    if (other->queue.size() != 0) return true;  // ours included
+  (void)w;
+  return false;
 }
 
 void scheduler::register_sleeper(worker& w) noexcept {
@@ -528,16 +599,23 @@ void scheduler::unregister_sleeper(worker& w) noexcept {
   w.notified.store(0, std::memory_order_relaxed);
 }
 
-bool scheduler::has_pending_work(const worker& w) const noexcept {
-  if (w.lifo != nullptr || !w.queue.empty()) return true;
-  if (inject_length_.load(std::memory_order_seq_cst) != 0) return true;
-  // Only the last would-be searcher needs to look at the others' queues.
-  if (num_searching_.load(std::memory_order_seq_cst) == 0 && workers_.size() > 1) {
-    for (const auto& other : workers_)
-      if (other.get() != &w && other->queue.size() > 0) return true;
-  }
+int scheduler::has_pending_work(worker& w) const noexcept {
+  if (w.lifo != nullptr || !w.queue.empty()) return 1;
+  if (inject_length_.load(std::memory_order_seq_cst) != 0) return 1;
   const std::int64_t next = next_deadline_.load(std::memory_order_seq_cst);
-  return next != no_deadline_ns && next <= now_ns();
+  if (next != no_deadline_ns && next <= now_ns()) return 1;
+  // Only the last would-be searcher needs to look at the others' queues.
+  int result = 0;
+  if (num_searching_.load(std::memory_order_seq_cst) == 0 && workers_.size() > 1) {
+    const std::int64_t now = steady_ns();
+    for (const auto& other : workers_) {
+      if (other.get() == &w) continue;
+      const int state = queue_state(w, *other, now);
+      if (state > 0) return 1;
+      if (state < 0) result = -1;
+    }
+  }
+  return result;
 }
 
 bool scheduler::try_acquire_driver() noexcept {
@@ -558,20 +636,31 @@ void scheduler::park(worker& w) noexcept {
     num_searching_.fetch_sub(1, std::memory_order_seq_cst);
   }
   full_fence();
-  while (!shutdown_.load(std::memory_order_acquire) && !has_pending_work(w)) {
+  std::size_t woken_here = 0;
+  for (;;) {
+    if (shutdown_.load(std::memory_order_acquire)) break;
+    const int pending = has_pending_work(w);
+    if (pending > 0) break;
     if (w.notified.load(std::memory_order_acquire) != 0) break;
+    // Another worker's queue has tasks its owner is taking: sleep, but look
+    // again soon in case that owner gets stuck in a long task.
+    const std::int64_t watch = pending < 0 ? watch_interval_ns : -1;
     if (try_acquire_driver()) {
-      const std::size_t woken = drive(w);
+      this_driving_parked = true;
+      woken_here = drive(w, watch);
+      this_driving_parked = false;
       release_driver();
-      if (woken != 0) break;
+      if (woken_here != 0 || watch >= 0) break;
       continue;
     }
-    futex_wait(w.notified, 0);
+    futex_wait(w.notified, 0, watch);
+    if (watch >= 0) break;
   }
   unregister_sleeper(w);
+  if (woken_here > 1) notify_one();  // we run one; another worker may take the rest
 }
 
-std::size_t scheduler::drive(worker& w) noexcept {
+std::size_t scheduler::drive(worker& w, std::int64_t max_wait_ns) noexcept {
   driver_owner_.store(static_cast<std::int32_t>(w.index), std::memory_order_seq_cst);
   std::size_t woken = 0;
   if (w.notified.load(std::memory_order_seq_cst) == 0 && !shutdown_.load(std::memory_order_seq_cst)) {
@@ -582,6 +671,7 @@ std::size_t scheduler::drive(worker& w) noexcept {
     deadline = std::min(deadline, next_deadline_.load(std::memory_order_seq_cst));
     std::int64_t timeout = -1;
     if (deadline != no_deadline_ns) timeout = std::max<std::int64_t>(0, deadline - now_ns());
+    if (max_wait_ns >= 0 && (timeout < 0 || timeout > max_wait_ns)) timeout = max_wait_ns;
     woken += poll_io(timeout);
     driver_deadline_.store(nobody_blocked, std::memory_order_seq_cst);
   }
@@ -590,7 +680,7 @@ std::size_t scheduler::drive(worker& w) noexcept {
   return woken;
 }
 
-std::size_t scheduler::poll_io(std::int64_t timeout_ns) noexcept {
+std::size_t scheduler::poll_io(std::int64_t timeout_ns, bool take_wake_signal) noexcept {
   epoll_event events[64];
   timespec ts{};
   timespec* wait = nullptr;
@@ -607,6 +697,9 @@ std::size_t scheduler::poll_io(std::int64_t timeout_ns) noexcept {
   for (int i = 0; i < n; ++i) {
     const std::uint64_t token = events[i].data.u64;
     if (token == event_fd_token) {
+      // A searching worker leaves the signal to the worker blocked in epoll
+      // (it is for that worker: re-read the next timer deadline, stop).
+      if (!take_wake_signal) continue;
       std::uint64_t value = 0;
       [[maybe_unused]] ssize_t r = ::read(event_fd_, &value, sizeof value);
       continue;
@@ -673,7 +766,7 @@ void scheduler::drive_virtual(worker& w, std::atomic<std::uint32_t>& done) noexc
       num_searching_.fetch_sub(1, std::memory_order_seq_cst);
     }
     full_fence();
-    if (!has_pending_work(w) && w.notified.load(std::memory_order_acquire) == 0) {
+    if (has_pending_work(w) <= 0 && w.notified.load(std::memory_order_acquire) == 0) {
       const bool outside_work = blocking_in_flight_.load(std::memory_order_seq_cst) != 0;
       const bool timers = next_deadline_.load(std::memory_order_seq_cst) != no_deadline_ns;
       std::int64_t wait = 0;

@@ -95,6 +95,9 @@ class local_queue {
   bool empty() const noexcept {
     return tail_.load(std::memory_order_acquire) == head_.load(std::memory_order_acquire);
   }
+  // Any thread: the head index, which moves whenever a task leaves the queue.
+  std::uint32_t head() const noexcept { return head_.load(std::memory_order_relaxed); }
+  std::uint32_t tail() const noexcept { return tail_.load(std::memory_order_relaxed); }
   std::uint32_t size() const noexcept {
     return tail_.load(std::memory_order_acquire) - head_.load(std::memory_order_acquire);
   }
@@ -114,6 +117,14 @@ struct alignas(64) worker {
   std::uint32_t tick = 0;
   bool searching = false;
   std::uint64_t random = 0;
+  // What this worker, as a thief, saw of each worker's queue: the tasks
+  // [head, tail) queued at `since_ns`, until its owner has taken them all.
+  struct queue_view {
+    std::uint32_t head = 0;
+    std::uint32_t tail = 0;
+    std::int64_t since_ns = 0;
+  };
+  std::vector<queue_view> views;
   // Set by a waker (under the sleepers lock); the futex word.
   alignas(64) std::atomic<std::uint32_t> notified{0};
   std::thread thread;
@@ -204,7 +215,11 @@ class scheduler {
   void* next_task(worker& w) noexcept;
   void* inject_pop(worker& w) noexcept;
   void* search(worker& w) noexcept;
-  void* steal(worker& w) noexcept;
+  void* steal(worker& w, std::int64_t now) noexcept;
+  // 1: `victim`'s queue has tasks its owner has not touched for a while
+  // (steal them); 0: it is empty; -1: it has tasks but its owner is taking
+  // them (leave them, the owner runs them soon with their data hot).
+  int queue_state(worker& thief, const worker& victim, std::int64_t now) const noexcept;
   void run(worker& w, void* task) noexcept;
   void push_back(worker& w, void* task, bool notify) noexcept;
   void inject(void* task) noexcept;
@@ -216,16 +231,21 @@ class scheduler {
   void wake_one() noexcept;
   bool transition_to_searching(worker& w) noexcept;
   void transition_from_searching(worker& w) noexcept;
+  bool more_work_queued(const worker& w) const noexcept;
   void park(worker& w) noexcept;
   void register_sleeper(worker& w) noexcept;
   void unregister_sleeper(worker& w) noexcept;
-  bool has_pending_work(const worker& w) const noexcept;
+  // 1: work to run; 0: none; -1: none to take, but another worker's queue
+  // has tasks (park with a timeout and look again: its owner may get stuck).
+  int has_pending_work(worker& w) const noexcept;
   bool try_acquire_driver() noexcept;
   void release_driver() noexcept;
   // Waits in epoll up to `timeout_ns` (-1 = forever), then fires I/O and
   // due timers. Returns how many tasks became runnable.
-  std::size_t drive(worker& w) noexcept;
-  std::size_t poll_io(std::int64_t timeout_ns) noexcept;
+  std::size_t drive(worker& w, std::int64_t max_wait_ns) noexcept;  // -1: no limit
+  // take_wake_signal: false for a worker polling while another may block in
+  // epoll (the eventfd's signal is for that one).
+  std::size_t poll_io(std::int64_t timeout_ns, bool take_wake_signal = true) noexcept;
   void wake_driver() noexcept;
   void drive_virtual(worker& w, std::atomic<std::uint32_t>& done) noexcept;
 

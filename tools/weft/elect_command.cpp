@@ -46,19 +46,12 @@ std::string json_string(std::string_view s) {
 
 int run_observe(const elect_options& o) {
   signal_guard signals;
-  auto resolved = resolve_store_uri(o.store);
-  if (!resolved) {
-    print_command_error("elect", resolved.error().message(), "give --store URI, e.g. --store file:///tmp/weft");
-    return operator_exit::usage;
-  }
-  const std::string uri = *resolved;
-  auto session = lock_session::open(uri);
-  if (!session) {
-    print_command_error("elect", session.error().message(), "check the store URI and that it is reachable");
-    return operator_exit_code(session.error());
-  }
+  std::string uri;
+  int code = 0;
+  auto session = open_session_for("elect", o.store, uri, code);
+  if (!session) return code;
   int signal = 0;
-  auto watched = (*session)->observe(o.name, signals, signal, [&](const leader_info& now) {
+  auto watched = session->observe(o.name, signals, signal, [&](const leader_info& now) {
     if (o.json) {
       if (now.present) {
         fmt::print("{{\"name\":{},\"leader\":true,\"value\":{},\"token\":{}}}\n",
@@ -96,24 +89,17 @@ int run_elect(const elect_options& o) {
     return operator_exit::usage;
   }
   signal_guard signals;
-  auto resolved = resolve_store_uri(o.store);
-  if (!resolved) {
-    print_command_error("elect", resolved.error().message(), "give --store URI, e.g. --store file:///tmp/weft");
-    return operator_exit::usage;
-  }
-  const std::string uri = *resolved;
-  auto session = lock_session::open(uri);
-  if (!session) {
-    print_command_error("elect", session.error().message(), "check the store URI and that it is reachable");
-    return operator_exit_code(session.error());
-  }
+  std::string uri;
+  int code = 0;
+  auto session = open_session_for("elect", o.store, uri, code);
+  if (!session) return code;
   hold_request request;
   request.name = o.name;
   request.ttl = *ttl;
   request.value = o.value;
   for (;;) {
     int signal = 0;
-    auto lead = (*session)->campaign(request, signals, signal);
+    auto lead = session->campaign(request, signals, signal);
     if (!lead) {
       if (signal != 0) return 128 + signal;
       print_command_error("elect", lead.error().message(), "check that the store is reachable");

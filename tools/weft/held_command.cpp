@@ -1,5 +1,6 @@
 #include "held_command.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 
@@ -46,6 +47,7 @@ int run_held_command(const held_command_options& options, const char* command_na
   request.name = options.name;
   request.ttl = *ttl;
   request.permits = options.permits;
+  request.defer_upkeep = true;  // started by run_child below, if the command outlives upkeep_after
   if (options.no_wait) {
     request.wait = std::chrono::milliseconds(0);
   } else if (!options.wait.empty()) {
@@ -99,6 +101,10 @@ int run_held_command(const held_command_options& options, const char* command_na
   child_spec spec;
   spec.argv = options.command;
   spec.grace = *grace;
+  // The renewal is first due at ttl/3: start it long before, but not for a
+  // command that is over within milliseconds.
+  spec.upkeep = [&lease] { lease->start_upkeep(); };
+  spec.upkeep_after = std::min<std::chrono::milliseconds>(*ttl / 10, std::chrono::milliseconds(50));
   spec.environment = {{"WEFT_LOCK_NAME", options.name},
                       {"WEFT_FENCING_TOKEN", std::to_string(lease->token())},
                       {"WEFT_STORE", strip_credentials(store_uri)}};

@@ -29,8 +29,22 @@ runtime_options small_runtime() {
 
 }  // namespace
 
+// The runtime starts on first use: `weft lock` on the file store takes and
+// gives back its lock on the main thread (store::acquire_now,
+// lease::release_now) and never needs one.
+class lazy_runtime {
+ public:
+  runtime& get() {
+    if (!rt_) rt_.emplace(small_runtime());
+    return *rt_;
+  }
+
+ private:
+  std::optional<runtime> rt_;
+};
+
 struct lock_session::impl {
-  runtime rt{small_runtime()};
+  lazy_runtime rt;
   std::shared_ptr<lock::store> store;
 };
 
@@ -40,7 +54,7 @@ struct held_lease::impl {
   // thread) after remove_lost_callback returns.
   std::shared_ptr<notifier> lost = std::make_shared<notifier>();
   std::uint64_t callback_id = 0;
-  runtime* rt = nullptr;
+  lazy_runtime* rt = nullptr;
   ~impl() {
     if (lease.held() && callback_id != 0) lease.state()->remove_lost_callback(callback_id);
   }
@@ -52,6 +66,7 @@ held_lease& held_lease::operator=(held_lease&&) noexcept = default;
 held_lease::~held_lease() = default;
 
 std::uint64_t held_lease::token() const { return impl_->lease.token(); }
+void held_lease::start_upkeep() noexcept { impl_->lease.start_upkeep(); }
 int held_lease::lost_fd() const { return impl_->lost->fd(); }
 bool held_lease::lost() const { return impl_->lost->notified() || impl_->lease.is_lost(); }
 
@@ -62,7 +77,9 @@ result<void> held_lease::release() {
     impl_->callback_id = 0;
   }
   lock::lease& lease = impl_->lease;
-  return impl_->rt->block_on([](lock::lease& l) -> task<result<void>> {
+  auto released = lease.release_now();
+  if (released || released.error().code() != errc::unsupported) return released;
+  return impl_->rt->get().block_on([](lock::lease& l) -> task<result<void>> {
     co_return co_await l.release();
   }(lease));
 }
@@ -83,7 +100,8 @@ namespace {
 // Runs `make_task(ctx)` on the runtime while the main thread waits for it or
 // for a terminating signal, which cancels the context.
 template <typename T, typename MakeTask>
-result<T> run_cancellable(runtime& rt, signal_guard& signals, int& signal, MakeTask make_task) {
+result<T> run_cancellable(lazy_runtime& lazy, signal_guard& signals, int& signal, MakeTask make_task) {
+  runtime& rt = lazy.get();
   auto [ctx, cancel] = with_cancel(context::background());
   notifier done;
   std::optional<result<T>> out;
@@ -100,7 +118,7 @@ result<T> run_cancellable(runtime& rt, signal_guard& signals, int& signal, MakeT
   return std::move(*out);
 }
 
-result<held_lease> adopt(lock::lease lease, runtime& rt) {
+result<held_lease> adopt(lock::lease lease, lazy_runtime& rt) {
   auto held = std::make_unique<held_lease::impl>();
   held->rt = &rt;
   held->lease = std::move(lease);
@@ -117,8 +135,45 @@ lock::lease_options options_for(const hold_request& request) {
 
 }  // namespace
 
+namespace {
+
+// Tries the lock on this thread, without a runtime (store::acquire_now).
+// nullopt when the runtime path must decide: the store cannot answer at
+// once, or the lock is held and the request may wait for it.
+std::optional<result<lock::lease>> acquire_at_once(const std::shared_ptr<lock::store>& store,
+                                                   const hold_request& request) {
+  lock::acquire_request wanted;
+  wanted.name = request.name;
+  wanted.options = options_for(request);
+  if (request.permits > 0) {
+    // As semaphore::make checks it.
+    auto sem = lock::semaphore::make(store, request.name, request.permits, wanted.options);
+    if (!sem) return result<lock::lease>(fail(std::move(sem).error()));
+    wanted.kind = lock::recipe::semaphore;
+    wanted.limit = request.permits;
+  } else {
+    auto m = lock::mutex::make(store, request.name, wanted.options);
+    if (!m) return result<lock::lease>(fail(std::move(m).error()));
+    wanted.kind = lock::recipe::mutex;
+  }
+  const bool try_only = request.wait && request.wait->count() == 0;
+  wanted.wait = !try_only;
+  wanted.defer_upkeep = request.defer_upkeep;
+  auto granted = store->acquire_now(wanted);
+  if (granted) return granted;
+  const errc code = granted.error().code();
+  if (code == errc::unsupported || (code == errc::contended && !try_only)) return std::nullopt;
+  return granted;
+}
+
+}  // namespace
+
 result<held_lease> lock_session::acquire(const hold_request& request, signal_guard& signals,
                                          int& signal) {
+  if (auto now = acquire_at_once(impl_->store, request)) {
+    if (!*now) return fail(std::move(*now).error());
+    return adopt(std::move(**now), impl_->rt);
+  }
   auto store = impl_->store;
   auto wait = request.wait;
   auto acquired = run_cancellable<lock::lease>(
@@ -141,7 +196,7 @@ result<held_lease> lock_session::acquire(const hold_request& request, signal_gua
   if (!acquired) return fail(std::move(acquired).error());
   if (signal != 0) {
     // The grant raced with Ctrl-C: give it back.
-    (void)impl_->rt.block_on([](lock::lease l) -> task<result<void>> {
+    (void)impl_->rt.get().block_on([](lock::lease l) -> task<result<void>> {
       co_return co_await l.release();
     }(std::move(*acquired)));
     return fail(errc::canceled, "interrupted");
@@ -160,7 +215,7 @@ result<held_lease> lock_session::campaign(const hold_request& request, signal_gu
       });
   if (!led) return fail(std::move(led).error());
   if (signal != 0) {
-    (void)impl_->rt.block_on([](lock::lease l) -> task<result<void>> {
+    (void)impl_->rt.get().block_on([](lock::lease l) -> task<result<void>> {
       co_return co_await l.release();
     }(std::move(*led)));
     return fail(errc::canceled, "interrupted");
@@ -180,7 +235,7 @@ result<void> lock_session::observe(const std::string& name, signal_guard& signal
   notifier done;
   std::optional<result<void>> out;
   lock::election election = *e;
-  impl_->rt.spawn([&, ctx = ctx]() -> task<void> {
+  impl_->rt.get().spawn([&, ctx = ctx]() -> task<void> {
     std::optional<std::uint64_t> seen;
     for (;;) {
       auto now = co_await election.observe(ctx, seen);
@@ -230,9 +285,27 @@ result<void> lock_session::observe(const std::string& name, signal_guard& signal
   return std::move(*out);
 }
 
+std::unique_ptr<lock_session> open_session_for(std::string_view command, const std::string& store_option,
+                                               std::string& uri, int& exit_code) {
+  auto resolved = resolve_store_uri(store_option);
+  if (!resolved) {
+    print_command_error(command, resolved.error().message(), "give --store URI, e.g. --store file:///tmp/weft");
+    exit_code = operator_exit::usage;
+    return nullptr;
+  }
+  uri = *resolved;
+  auto session = lock_session::open(uri);
+  if (!session) {
+    print_command_error(command, session.error().message(), "check the store URI and that it is reachable");
+    exit_code = operator_exit_code(session.error());
+    return nullptr;
+  }
+  return std::move(*session);
+}
+
 result<std::vector<lock_listing>> lock_session::list(const std::string& prefix) {
   auto store = impl_->store;
-  auto listed = impl_->rt.block_on(
+  auto listed = impl_->rt.get().block_on(
       [](std::shared_ptr<lock::store> s, std::string p) -> task<result<std::vector<lock::lock_info>>> {
         auto [ctx, cancel] = with_timeout(context::background(), std::chrono::seconds(30));
         co_return co_await s->list(std::move(p), ctx);

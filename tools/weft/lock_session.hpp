@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "supervisor.hpp"
@@ -29,6 +30,9 @@ struct hold_request {
   unsigned permits = 0;
   // Election only: the value published with the leadership.
   std::string value;
+  // A lock or permit granted at once does not start its renewal thread until
+  // held_lease::start_upkeep() (the caller's wait loop calls it).
+  bool defer_upkeep = false;
 };
 
 // A lock, permit or leadership held by this process.
@@ -41,6 +45,9 @@ class held_lease {
   ~held_lease();
 
   std::uint64_t token() const;
+  // Starts the lease's renewal if it was deferred (see hold_request). Call
+  // it well within ttl/3 of the grant; idempotent.
+  void start_upkeep() noexcept;
   // Readable once the lease is lost.
   int lost_fd() const;
   bool lost() const;
@@ -96,5 +103,11 @@ class lock_session {
   explicit lock_session(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
 };
+
+// How elect and status start: resolve --store (resolve_store_uri) and open
+// it. On failure prints "weft <command>: ..." and returns nullptr with the
+// exit code in `exit_code`; on success `uri` is the resolved URI.
+std::unique_ptr<lock_session> open_session_for(std::string_view command, const std::string& store_option,
+                                               std::string& uri, int& exit_code);
 
 }  // namespace weft::cli

@@ -51,18 +51,11 @@ std::string left(const std::optional<std::chrono::milliseconds>& t) {
 }
 
 int run_status(const status_options& o) {
-  auto resolved = resolve_store_uri(o.store);
-  if (!resolved) {
-    print_command_error("status", resolved.error().message(), "give --store URI, e.g. --store file:///tmp/weft");
-    return operator_exit::usage;
-  }
-  const std::string uri = *resolved;
-  auto session = lock_session::open(uri);
-  if (!session) {
-    print_command_error("status", session.error().message(), "check the store URI and that it is reachable");
-    return operator_exit_code(session.error());
-  }
-  auto listing = (*session)->list(o.prefix);
+  std::string uri;
+  int code = 0;
+  auto session = open_session_for("status", o.store, uri, code);
+  if (!session) return code;
+  auto listing = session->list(o.prefix);
   if (!listing) {
     print_command_error("status", listing.error().message(), "check that the store is reachable");
     return operator_exit_code(listing.error());

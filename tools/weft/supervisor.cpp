@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
@@ -189,6 +190,12 @@ result<child_outcome> run_child(const child_spec& spec, signal_guard& signals, i
   bool stopping = false;
   bool killed = false;
   std::chrono::steady_clock::time_point kill_at{};
+  bool upkeep_pending = static_cast<bool>(spec.upkeep);
+  const auto upkeep_at = std::chrono::steady_clock::now() + spec.upkeep_after;
+  auto millis_until = [](std::chrono::steady_clock::time_point when) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(when - std::chrono::steady_clock::now());
+    return left.count() < 0 ? 0 : static_cast<int>(left.count()) + 1;
+  };
 
   for (;;) {
     // Has the child exited? Peek without reaping, so the group id cannot be
@@ -207,11 +214,15 @@ result<child_outcome> run_child(const child_spec& spec, signal_guard& signals, i
 
     pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {stop_fd, POLLIN, 0}};
     nfds_t count = (stop_fd >= 0 && !stopping) ? 2 : 1;
+    if (upkeep_pending && std::chrono::steady_clock::now() >= upkeep_at) {
+      upkeep_pending = false;
+      spec.upkeep();
+    }
     int timeout = -1;
-    if (stopping && !killed) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          kill_at - std::chrono::steady_clock::now());
-      timeout = left.count() < 0 ? 0 : static_cast<int>(left.count()) + 1;
+    if (stopping && !killed) timeout = millis_until(kill_at);
+    if (upkeep_pending) {
+      int upkeep_timeout = millis_until(upkeep_at);
+      timeout = timeout < 0 ? upkeep_timeout : std::min(timeout, upkeep_timeout);
     }
     int ready = ::poll(fds, count, timeout);
     if (ready < 0 && errno != EINTR) {

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -65,6 +66,11 @@ struct child_spec {
   // Added to (or replacing in) the inherited environment.
   std::vector<std::pair<std::string, std::string>> environment;
   std::chrono::milliseconds grace{5000};
+  // Called once, on this thread, if the child still runs `upkeep_after`
+  // after it started: `weft lock` starts its lease's renewal there, so a
+  // command that ends sooner never starts a thread.
+  std::function<void()> upkeep;
+  std::chrono::milliseconds upkeep_after{0};
 };
 
 struct child_outcome {

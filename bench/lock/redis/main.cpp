@@ -5,7 +5,7 @@
 // so that load from elsewhere on the machine hits every case alike:
 //   floor    two raw round trips with hiredis on one connection (SET NX PX, DEL)
 //   naive    the seed's lock: SETNX + DEL (no expiry, no owner check)
-//   scripts  weft's acquire and release Lua scripts sent with raw hiredis (EVALSHA)
+//   scripts  weft's acquire and release functions called with raw hiredis (FCALL)
 //   client   two round trips (SET NX PX, DEL) through weft's own Redis client
 //   weft     redis:// mutex acquire + release (scripts, fencing token, lease)
 // Contended cases: N clients (each its own store and connections) on one lock:
@@ -79,11 +79,11 @@ void command_argv(redisContext* c, const std::vector<std::string>& words) {
   freeReplyObject(r);
 }
 
-std::string load_script(redisContext* c, const char* script) {
-  auto* r = static_cast<redisReply*>(redisCommand(c, "SCRIPT LOAD %s", script));
-  std::string sha(r->str, r->len);
-  freeReplyObject(r);
-  return sha;
+// Loads weft's function library under the version "bench".
+void load_library(redisContext* c) {
+  std::string text = redis_detail::library_template;
+  for (auto at = text.find("@V@"); at != std::string::npos; at = text.find("@V@", at)) text.replace(at, 3, "bench");
+  command_argv(c, {"FUNCTION", "LOAD", "REPLACE", text});
 }
 
 std::map<std::string, long long> command_stats(const std::string& host, int port) {
@@ -144,11 +144,9 @@ int main(int argc, char** argv) {
   weft::runtime* rt = runtime_holder.get();
 
   redisContext* raw = connect_raw(host, port);
-  const std::string acquire_sha = load_script(raw, redis_detail::acquire_script);
-  const std::string release_sha = load_script(raw, redis_detail::release_script);
+  load_library(raw);
   std::vector<std::string> script_keys;
-  for (const char* suffix : {"x", "s", "k", "q", "qt", "qs", "t", "v"})
-    script_keys.push_back(std::string("weft:lock:mutex:{bench-raw}:") + suffix);
+  script_keys.push_back("weft:lock:mutex:{bench-raw}:x");  // the scripts name the other keys after it
   const std::string owner = "0123456789abcdef0123456789abcdef|pid 1";
 
   redis_detail::connection_options client_options;
@@ -170,11 +168,13 @@ int main(int argc, char** argv) {
       command_argv(raw, {"SETNX", "weft:bench:naive", "1"});
       command_argv(raw, {"DEL", "weft:bench:naive"});
     } else {
-      std::vector<std::string> a{"EVALSHA", acquire_sha, "8"};
+      std::vector<std::string> a{"FCALL", "weft_acquire_bench", "1"};
       a.insert(a.end(), script_keys.begin(), script_keys.end());
-      for (const char* w : {"x", owner.c_str(), "10000", "1", "1", "1000", "0", "weft:wake:bench", "", ""}) a.push_back(w);
+      for (const char* w : {"x", owner.c_str(), "10000", "1", "1", "1000", "0", "weft:wake:bench", "", "", "", "0",
+                            "1000|||0|"})
+        a.push_back(w);
       command_argv(raw, a);
-      std::vector<std::string> r{"EVALSHA", release_sha, "8"};
+      std::vector<std::string> r{"FCALL", "weft_release_bench", "1"};
       r.insert(r.end(), script_keys.begin(), script_keys.end());
       for (const char* w : {"x", owner.c_str(), "", ""}) r.push_back(w);
       command_argv(raw, r);
@@ -239,7 +239,7 @@ int main(int argc, char** argv) {
   redisFree(raw);
   if (!only.empty() && only != "contended") return 0;
 
-  for (int clients : {8, 64}) {
+  for (int clients : {2, 8, 64}) {
     std::vector<std::shared_ptr<weft::lock::store>> stores;
     for (int i = 0; i < clients; ++i) stores.push_back(*weft::lock::open(uri));
     auto name = "bench-contended-" + std::to_string(clients);
@@ -291,7 +291,8 @@ int main(int argc, char** argv) {
       long long delta = calls - (before.count(cmd) ? before[cmd] : 0);
       if (cmd == "info") continue;
       total += delta;
-      if (cmd == "evalsha" || cmd == "eval" || cmd == "ping" || cmd == "subscribe" || cmd == "auth" || cmd == "select")
+      if (cmd == "fcall" || cmd == "evalsha" || cmd == "eval" || cmd == "ping" || cmd == "subscribe" ||
+          cmd == "auth" || cmd == "select" || cmd.rfind("function", 0) == 0)
         sent += delta;
     }
     auto h = summarize(handoffs);

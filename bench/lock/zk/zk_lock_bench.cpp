@@ -2,7 +2,7 @@
 // create + getChildren + delete sequence with the same C client) and,
 // through scripts/bench-zk.sh, kazoo's Lock.
 //
-//   weft-bench-lock-zk URI [--iterations N] [--handoff-rounds N]
+//   weft-bench-lock-zk URI [--iterations N] [--handoff-rounds N (0: none)] [--workers N (0: one per core)]
 //
 // Prints one "key value" line per measure (microseconds unless named
 // otherwise); scripts/bench-zk.sh turns them into docs/BENCHMARKS.md.
@@ -291,16 +291,19 @@ int main(int argc, char** argv) {
   const std::string uri = argv[1];
   int iterations = 2000;
   int handoff_rounds = 400;
+  int workers = 0;  // the runtime's default: one per core
   for (int i = 2; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--iterations") == 0) iterations = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--handoff-rounds") == 0) handoff_rounds = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--workers") == 0) workers = std::atoi(argv[i + 1]);
   }
   std::string hosts, chroot;
   split_uri(uri, hosts, chroot);
 
   runtime_options options;
-  options.workers = 2;
+  options.workers = static_cast<std::size_t>(std::max(0, workers));
   runtime rt(options);
+  std::printf("workers %zu\n", rt.workers());
 
   // Interleave floor and weft rounds so drift on a noisy machine hits both;
   // every sample counts. Output: one "key value" line per measure.
@@ -324,6 +327,7 @@ int main(int argc, char** argv) {
   std::printf("weft_median %.1f\nweft_p99 %.1f\n", weft_summary.median_us, weft_summary.p99_us);
   std::printf("weft_requests %.2f\n", requests);
   for (int clients : {8, 64}) {
+    if (handoff_rounds <= 0) break;
     auto h = run_handoff(rt, uri, clients, handoff_rounds);
     std::printf("handoff%d_median %.1f\nhandoff%d_p99 %.1f\nhandoff%d_samples %zu\n", clients, h.latency.median_us,
                 clients, h.latency.p99_us, clients, h.latency.samples);

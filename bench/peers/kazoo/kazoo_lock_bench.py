@@ -4,7 +4,9 @@
     kazoo_lock_bench.py HOST:PORT CHROOT [ITERATIONS]
 
 Prints "key value" lines (microseconds): kazoo Lock acquire+release, and
-kazoo's raw create + get_children + delete (the floor, from Python).
+kazoo's raw create + get_children + delete (the floor, from Python); and the
+requests the server received per Lock acquire+release (its "srvr" packet
+counter, so kazoo's own count is not trusted; the odd ping is included).
 """
 import statistics
 import sys
@@ -19,6 +21,14 @@ def summary(samples):
             samples[min(len(samples) - 1, len(samples) * 99 // 100)], len(samples))
 
 
+def received(client):
+    """The server's count of packets received (all clients: run alone)."""
+    for line in client.command(b"srvr").splitlines():
+        if line.startswith("Received:"):
+            return int(line.split(":")[1])
+    return 0
+
+
 def main():
     hosts, chroot = sys.argv[1], sys.argv[2]
     iterations = int(sys.argv[3]) if len(sys.argv) > 3 else 1000
@@ -31,14 +41,19 @@ def main():
 
     lock = client.Lock(lock_path, "bench")
     samples = []
+    before = 0
     for i in range(iterations + 50):
+        if i == 50:
+            before = received(client)
         start = time.perf_counter()
         lock.acquire()
         lock.release()
         if i >= 50:
             samples.append((time.perf_counter() - start) * 1e6)
+    # The srvr command's own connection counts as one packet.
+    requests = (received(client) - before - 1) / iterations
     median, mean, p99, n = summary(samples)
-    print("kazoo_median %.1f\nkazoo_p99 %.1f" % (median, p99))
+    print("kazoo_median %.1f\nkazoo_p99 %.1f\nkazoo_requests %.2f" % (median, p99, requests))
 
     samples = []
     for i in range(iterations + 50):

@@ -1,5 +1,13 @@
-// A tiny test-and-test-and-set lock for the short critical sections of
-// channels, select and the sync primitives. Not public API.
+// The lock of channels, select and the sync primitives: short critical
+// sections, sometimes taken from two cores at once. Not public API.
+//
+// An uncontended lock() is one atomic exchange and unlock() one release
+// store. A contended lock() backs off exponentially between looks at the
+// lock (see src/runtime/spinlock.cpp): each look pulls the lock's cache line
+// to the waiting core, so looking less often leaves the line with the core
+// that holds the lock, which then runs a batch of operations cheaply instead
+// of losing the line on every one. After a long wait the holder was
+// preempted: the waiter yields its CPU between looks.
 //
 // unlock() is a single release store and touches nothing afterwards, so a
 // lock may live inside an object that another thread frees as soon as it has
@@ -8,7 +16,6 @@
 #pragma once
 
 #include <atomic>
-#include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -27,16 +34,9 @@ inline void cpu_relax() noexcept {
 class spinlock {
  public:
   void lock() noexcept {
-    for (;;) {
-      if (!locked_.exchange(true, std::memory_order_acquire)) return;
-      int spins = 0;
-      while (locked_.load(std::memory_order_relaxed)) {
-        // Spin briefly (holders run a few dozen instructions), then let the
-        // holder's thread run if it was preempted: only 2 cores here.
-        if (++spins < 64) cpu_relax();
-        else std::this_thread::yield();
-      }
-    }
+    if (!locked_.exchange(true, std::memory_order_acquire)) [[likely]]
+      return;
+    lock_contended();
   }
   bool try_lock() noexcept {
     return !locked_.load(std::memory_order_relaxed) &&
@@ -45,6 +45,8 @@ class spinlock {
   void unlock() noexcept { locked_.store(false, std::memory_order_release); }
 
  private:
+  void lock_contended() noexcept;  // src/runtime/spinlock.cpp
+
   std::atomic<bool> locked_{false};
 };
 

@@ -16,6 +16,8 @@
 #include <atomic>
 #include <coroutine>
 #include <cstdint>
+#include <new>
+#include <type_traits>
 
 #include "weft/detail/scheduler.hpp"
 
@@ -72,6 +74,29 @@ struct chan_waiter {
     else schedule(sched, handle);
   }
 };
+
+// Storage for a chan_waiter that is only built when the operation parks:
+// most channel operations complete at once, and building the 80-byte node
+// every time cost a dozen stores per operation. chan_waiter is trivially
+// destructible, so nothing needs to run at the end.
+class lazy_waiter {
+ public:
+  lazy_waiter() noexcept {}
+  lazy_waiter(const lazy_waiter&) = delete;
+  lazy_waiter& operator=(const lazy_waiter&) = delete;
+  ~lazy_waiter() {}
+  chan_waiter* construct() noexcept { return ::new (static_cast<void*>(&storage_.waiter)) chan_waiter(); }
+  // Only after construct().
+  const chan_waiter* get() const noexcept { return &storage_.waiter; }
+
+ private:
+  union storage {
+    storage() noexcept {}
+    ~storage() {}
+    chan_waiter waiter;
+  } storage_;
+};
+static_assert(std::is_trivially_destructible_v<chan_waiter>);
 
 // FIFO of chan_waiter, protected by the owner's lock. `head_` is atomic only
 // so that select can peek at it without the lock (a hint, see

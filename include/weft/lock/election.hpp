@@ -24,10 +24,7 @@
 #include <string>
 #include <string_view>
 
-#include "weft/lock/lease.hpp"
-#include "weft/lock/store.hpp"
-#include "weft/result.hpp"
-#include "weft/task.hpp"
+#include "weft/lock/recipe_base.hpp"
 
 namespace weft::lock {
 
@@ -38,7 +35,7 @@ struct leader {
   std::chrono::nanoseconds time_left{0};
 };
 
-class election {
+class election : public recipe_base {
  public:
   static result<election> make(std::shared_ptr<store> where, std::string_view name,
                                lease_options options = {});
@@ -56,15 +53,8 @@ class election {
   task<result<std::optional<leader>>> observe(context ctx,
                                               std::optional<std::uint64_t> last_token) const;
 
-  const std::string& name() const noexcept { return name_; }
-  const std::shared_ptr<store>& where() const noexcept { return store_; }
-
  private:
-  election(std::shared_ptr<store> where, std::string name, lease_options options)
-      : store_(std::move(where)), name_(std::move(name)), options_(options) {}
-  std::shared_ptr<store> store_;
-  std::string name_;
-  lease_options options_;
+  using recipe_base::recipe_base;
 };
 
 }  // namespace weft::lock

@@ -60,6 +60,13 @@ class lease_state {
   virtual task<result<void>> release() = 0;
   // Gives the lock up without blocking: the store finishes in the background.
   virtual void release_detached() noexcept = 0;
+  // Gives the lock up on the calling thread, without a runtime, when the
+  // store can (file://); errc::unsupported, with nothing done, otherwise.
+  // The default answers errc::unsupported.
+  virtual result<void> release_now();
+  // Starts the renewal of a lease granted with acquire_request::defer_upkeep;
+  // nothing otherwise. The default does nothing.
+  virtual void start_upkeep() noexcept;
 
  private:
   std::string name_;
@@ -105,6 +112,14 @@ class lease {
 
   // Releases the lock and waits for the store. Afterwards held() is false.
   task<result<void>> release();
+  // The same on the calling thread, without a runtime (see
+  // lease_state::release_now). On errc::unsupported the lease is still held:
+  // release() it instead.
+  result<void> release_now();
+  // See acquire_request::defer_upkeep. Safe to call any number of times.
+  void start_upkeep() noexcept {
+    if (state_) state_->start_upkeep();
+  }
 
   // For stores and tests.
   const std::shared_ptr<lease_state>& state() const noexcept { return state_; }

@@ -20,14 +20,11 @@
 #include <string>
 #include <string_view>
 
-#include "weft/lock/lease.hpp"
-#include "weft/lock/store.hpp"
-#include "weft/result.hpp"
-#include "weft/task.hpp"
+#include "weft/lock/recipe_base.hpp"
 
 namespace weft::lock {
 
-class mutex {
+class mutex : public recipe_base {
  public:
   // errc::invalid_argument for a bad name or options.
   static result<mutex> make(std::shared_ptr<store> where, std::string_view name,
@@ -39,15 +36,8 @@ class mutex {
   // store round trip only.
   task<result<lease>> try_lock(context ctx) const;
 
-  const std::string& name() const noexcept { return name_; }
-  const std::shared_ptr<store>& where() const noexcept { return store_; }
-
  private:
-  mutex(std::shared_ptr<store> where, std::string name, lease_options options)
-      : store_(std::move(where)), name_(std::move(name)), options_(options) {}
-  std::shared_ptr<store> store_;
-  std::string name_;
-  lease_options options_;
+  using recipe_base::recipe_base;
 };
 
 }  // namespace weft::lock

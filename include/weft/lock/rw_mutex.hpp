@@ -13,14 +13,11 @@
 #include <string>
 #include <string_view>
 
-#include "weft/lock/lease.hpp"
-#include "weft/lock/store.hpp"
-#include "weft/result.hpp"
-#include "weft/task.hpp"
+#include "weft/lock/recipe_base.hpp"
 
 namespace weft::lock {
 
-class rw_mutex {
+class rw_mutex : public recipe_base {
  public:
   static result<rw_mutex> make(std::shared_ptr<store> where, std::string_view name,
                                lease_options options = {});
@@ -32,16 +29,8 @@ class rw_mutex {
   task<result<lease>> lock_shared(context ctx) const;
   task<result<lease>> try_lock_shared(context ctx) const;
 
-  const std::string& name() const noexcept { return name_; }
-  const std::shared_ptr<store>& where() const noexcept { return store_; }
-
  private:
-  rw_mutex(std::shared_ptr<store> where, std::string name, lease_options options)
-      : store_(std::move(where)), name_(std::move(name)), options_(options) {}
-  task<result<lease>> acquire(access mode, bool wait, context ctx) const;
-  std::shared_ptr<store> store_;
-  std::string name_;
-  lease_options options_;
+  using recipe_base::recipe_base;
 };
 
 }  // namespace weft::lock

@@ -14,17 +14,14 @@
 #include <string>
 #include <string_view>
 
-#include "weft/lock/lease.hpp"
-#include "weft/lock/store.hpp"
-#include "weft/result.hpp"
-#include "weft/task.hpp"
+#include "weft/lock/recipe_base.hpp"
 
 namespace weft::lock {
 
 // Most permits a semaphore may have.
 inline constexpr std::uint64_t max_permits = 1u << 20;
 
-class semaphore {
+class semaphore : public recipe_base {
  public:
   // errc::invalid_argument for a bad name or options, or permits outside
   // 1..max_permits.
@@ -34,18 +31,13 @@ class semaphore {
   task<result<lease>> acquire(context ctx) const;
   task<result<lease>> try_acquire(context ctx) const;
 
-  const std::string& name() const noexcept { return name_; }
   std::uint64_t permits() const noexcept { return permits_; }
-  const std::shared_ptr<store>& where() const noexcept { return store_; }
 
  private:
   semaphore(std::shared_ptr<store> where, std::string name, std::uint64_t permits,
             lease_options options)
-      : store_(std::move(where)), name_(std::move(name)), permits_(permits), options_(options) {}
-  std::shared_ptr<store> store_;
-  std::string name_;
+      : recipe_base(std::move(where), std::move(name), options), permits_(permits) {}
   std::uint64_t permits_;
-  lease_options options_;
 };
 
 }  // namespace weft::lock

@@ -67,6 +67,12 @@ struct acquire_request {
   std::string value;        // election: the candidate's value
   lease_options options;
   bool wait = true;         // false: a try_ variant, fail with errc::contended
+  // acquire_now only: the lease's renewal starts only at
+  // lease::start_upkeep(), which the caller must call well within ttl/3
+  // (if it comes late, the lease is found lost, never silently kept). For a
+  // caller that often gives the lease back within milliseconds and would
+  // otherwise start a thread for nothing (`weft lock`).
+  bool defer_upkeep = false;
 };
 
 // One holder as `weft status` and election observers see it. Never contains
@@ -98,6 +104,15 @@ class store : public std::enable_shared_from_this<store> {
   // queue) or the store fails (errc::unreachable, io, ...). The request has
   // been checked by the recipe (name, limit, options).
   virtual task<result<lease>> acquire(acquire_request request, context ctx) = 0;
+
+  // Grants `request` on the calling thread, without a runtime and without
+  // waiting for other holders, when the store can decide at once: the lease,
+  // errc::contended when the lock is held (the request leaves no trace, even
+  // with request.wait), or errc::unsupported when this store cannot answer
+  // without waiting (a remote store, a queue busy in another process): then
+  // use acquire(). For short-lived processes that should not start a runtime
+  // (`weft lock`). The default answers errc::unsupported.
+  virtual result<lease> acquire_now(const acquire_request& request);
 
   // The locks whose name starts with `prefix`, for `weft status`.
   virtual task<result<std::vector<lock_info>>> list(std::string prefix, context ctx) = 0;

@@ -105,6 +105,7 @@ struct lock_dir {
   int state_fd = -1;
   std::mutex mutex;  // the in-process half of the meta lock
   state_header header;  // from the last load(); guarded by the meta lock
+  std::size_t state_size = 0;  // the state file's length as last read or written; ditto
   ~lock_dir() {
     if (state_fd >= 0) ::close(state_fd);
     if (meta_fd >= 0) ::close(meta_fd);
@@ -181,6 +182,12 @@ class file_lease final : public lease_state {
     if (released_.exchange(true)) return;
     engine_->release_later(who_);
   }
+  result<void> release_now() override {
+    // Waits for the queue's lock, which others hold for a few syscalls.
+    if (released_.exchange(true)) return {};
+    return engine_->release(who_, true);
+  }
+  void start_upkeep() noexcept override { engine_->start_upkeep(who_); }
 
  private:
   std::shared_ptr<file_engine> engine_;
@@ -195,14 +202,17 @@ result<std::shared_ptr<file_engine>> file_engine::open(std::string root) {
   if (root.empty() || root.front() != '/')
     return fail(errc::invalid_argument, "the file store needs an absolute directory, as in file:///var/lib/weft");
   while (root.size() > 1 && root.back() == '/') root.pop_back();
-  // Create missing parents 0700 (as mkdir -p would), the last one included.
-  for (std::size_t slash = root.find('/', 1);; slash = root.find('/', slash + 1)) {
-    std::string prefix = slash == std::string::npos ? root : root.substr(0, slash);
-    if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST)
-      return os_failure("cannot create the store directory " + prefix);
-    if (slash == std::string::npos) break;
-  }
   int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    // Create missing parents 0700 (as mkdir -p would), the last one included.
+    for (std::size_t slash = root.find('/', 1);; slash = root.find('/', slash + 1)) {
+      std::string prefix = slash == std::string::npos ? root : root.substr(0, slash);
+      if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST)
+        return os_failure("cannot create the store directory " + prefix);
+      if (slash == std::string::npos) break;
+    }
+    fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  }
   if (fd < 0) {
     if (errno == ELOOP || errno == ENOTDIR)
       return fail(errc::permission_denied, "the store directory " + root +
@@ -225,37 +235,55 @@ result<std::shared_ptr<file_engine>> file_engine::open(std::string root) {
     return fail(errc::permission_denied, "the store directory " + root +
                                              " is writable by other users; run chmod go-w on it or use another");
   }
-  int inotify_fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (inotify_fd < 0) {
-    int e = errno;
-    ::close(fd);
-    return os_failure("cannot create an inotify instance", e);
-  }
-  int event_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (event_fd < 0) {
-    int e = errno;
-    ::close(fd);
-    ::close(inotify_fd);
-    return os_failure("cannot create an eventfd", e);
-  }
-  std::shared_ptr<file_engine> engine(new file_engine(std::move(root), fd, inotify_fd, event_fd));
-  engine->watcher_ = std::thread([raw = engine.get()] { raw->watcher_loop(); });
-  engine->keeper_ = std::thread([raw = engine.get()] { raw->keeper_loop(); });
-  return engine;
+  // The inotify instance, the eventfd and the two threads start on first
+  // need (start_watcher_locked, start_keeper_locked): a process that takes
+  // one lock and lets it go quickly (weft lock) runs none of them.
+  return std::shared_ptr<file_engine>(new file_engine(std::move(root), fd));
 }
 
-file_engine::file_engine(std::string root, int root_fd, int inotify_fd, int event_fd)
-    : root_(std::move(root)), root_fd_(root_fd), inotify_fd_(inotify_fd), event_fd_(event_fd), pid_(::getpid()) {
+file_engine::file_engine(std::string root, int root_fd) : root_(std::move(root)), root_fd_(root_fd), pid_(::getpid()) {
   bool missing = false;
-  int proc = ::open("/proc/sys/kernel/random", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (proc >= 0) {
-    auto id = read_all_at(proc, "boot_id", missing);
-    ::close(proc);
-    if (id) {
-      boot_id_ = *id;
-      std::erase_if(boot_id_, [](char c) { return !std::isxdigit(static_cast<unsigned char>(c)) && c != '-'; });
-    }
+  auto id = read_all_at(AT_FDCWD, "/proc/sys/kernel/random/boot_id", missing);
+  if (id) {
+    boot_id_ = *id;
+    std::erase_if(boot_id_, [](char c) { return !std::isxdigit(static_cast<unsigned char>(c)) && c != '-'; });
   }
+}
+
+result<void> file_engine::start_watcher_locked() {
+  if (watcher_.joinable()) return {};
+  if (stopping_) return fail(errc::closed, "the file store is shutting down");
+  if (inotify_fd_ < 0) {
+    inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (inotify_fd_ < 0) return os_failure("cannot create an inotify instance");
+  }
+  if (event_fd_ < 0) {
+    event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (event_fd_ < 0) return os_failure("cannot create an eventfd");
+  }
+  try {
+    watcher_ = std::thread([this] { watcher_loop(); });
+  } catch (const std::system_error& e) {
+    return fail(errc::io, std::string("cannot start the file store's watcher thread: ") + e.what());
+  }
+  return {};
+}
+
+result<void> file_engine::start_keeper_locked() {
+  if (keeper_.joinable()) return {};
+  if (stopping_) return fail(errc::closed, "the file store is shutting down");
+  try {
+    keeper_ = std::thread([this] { keeper_loop(); });
+  } catch (const std::system_error& e) {
+    return fail(errc::io, std::string("cannot start the file store's renewal thread: ") + e.what());
+  }
+  return {};
+}
+
+void file_engine::wake_watcher() noexcept {
+  if (event_fd_ < 0) return;
+  std::uint64_t one = 1;
+  (void)!::write(event_fd_, &one, sizeof one);
 }
 
 file_engine::~file_engine() {
@@ -264,13 +292,13 @@ file_engine::~file_engine() {
     stopping_ = true;
   }
   keeper_wake_.notify_all();
-  std::uint64_t one = 1;
-  (void)!::write(event_fd_, &one, sizeof one);
+  wake_watcher();
   // The stores resume waiters through the runtime, never inline on these
   // threads, so the last reference cannot drop on them; be defensive anyway.
+  // With stopping_ set, no thread starts another (start_*_locked).
   auto id = std::this_thread::get_id();
-  if (watcher_.joinable()) id == watcher_.get_id() ? watcher_.detach() : watcher_.join();
   if (keeper_.joinable()) id == keeper_.get_id() ? keeper_.detach() : keeper_.join();
+  if (watcher_.joinable()) id == watcher_.get_id() ? watcher_.detach() : watcher_.join();
   // Leases keep the engine alive, so only abandoned waiters can remain.
   for (auto& [raw, who] : participants_) {
     if (who->fd >= 0) {
@@ -279,8 +307,8 @@ file_engine::~file_engine() {
       who->fd = -1;
     }
   }
-  ::close(event_fd_);
-  ::close(inotify_fd_);
+  if (event_fd_ >= 0) ::close(event_fd_);
+  if (inotify_fd_ >= 0) ::close(inotify_fd_);
   ::close(root_fd_);
 }
 
@@ -291,14 +319,17 @@ result<std::shared_ptr<lock_dir>> file_engine::open_dir(recipe kind, std::string
     if (auto it = dirs_.find(entry); it != dirs_.end())
       if (auto dir = it->second.lock()) return dir;
   }
-  if (create && ::mkdirat(root_fd_, entry.c_str(), 0700) != 0 && errno != EEXIST)
-    return os_failure("cannot create the lock directory in " + root_);
   auto dir = std::make_shared<lock_dir>();
   dir->entry = entry;
   dir->path = root_ + "/" + entry;
   dir->kind = kind;
   dir->name.assign(name);
   dir->fd = ::openat(root_fd_, entry.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dir->fd < 0 && errno == ENOENT && create) {
+    if (::mkdirat(root_fd_, entry.c_str(), 0700) != 0 && errno != EEXIST)
+      return os_failure("cannot create the lock directory in " + root_);
+    dir->fd = ::openat(root_fd_, entry.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  }
   if (dir->fd < 0) {
     if (errno == ENOENT) return fail(errc::not_found, "no such lock");
     if (errno == ELOOP || errno == ENOTDIR)
@@ -370,6 +401,7 @@ bool any_live_participant(int dir_fd) {
 result<void> file_engine::load(lock_dir& dir, std::vector<state_entry>& entries) {
   auto text = read_fd(dir.state_fd);
   if (!text) return fail(std::move(text).error());
+  dir.state_size = text->size();
   auto parsed = parse_state(*text, dir.header);
   if (!parsed) {
     // A record cut short by a host crash (it is not fsync'd). With no live
@@ -389,6 +421,15 @@ result<void> file_engine::store_state(lock_dir& dir, const std::vector<state_ent
   // a rename on a journaling file system, and the "end" trailer makes a
   // record cut short detectable.
   std::string text = format_state(dir.header, entries);
+  // A shorter record leaves a tail of the old one. A small tail is blanked
+  // in the same write (the parser ignores what follows "end"), which saves
+  // an ftruncate on every release; a large one is cut off.
+  constexpr std::size_t blank_tail_limit = 4096;
+  bool cut = false;
+  if (text.size() < dir.state_size) {
+    if (dir.state_size <= blank_tail_limit) text.append(dir.state_size - text.size(), ' ');
+    else cut = true;
+  }
   std::size_t done = 0;
   while (done < text.size()) {
     ssize_t n = ::pwrite(dir.state_fd, text.data() + done, text.size() - done, static_cast<off_t>(done));
@@ -396,8 +437,10 @@ result<void> file_engine::store_state(lock_dir& dir, const std::vector<state_ent
     if (n <= 0) return os_failure("cannot write the lock's state file");
     done += static_cast<std::size_t>(n);
   }
-  if (::ftruncate(dir.state_fd, static_cast<off_t>(text.size())) != 0)
+  // (load() read the old length under this same meta lock.)
+  if (cut && ::ftruncate(dir.state_fd, static_cast<off_t>(text.size())) != 0)
     return os_failure("cannot truncate the lock's state file");
+  dir.state_size = text.size();
   return {};
 }
 
@@ -555,16 +598,31 @@ result<enqueued> file_engine::enqueue(const acquire_request& request, std::funct
     ::close(who->fd);
     return e;
   }
+  bool keeper_was_running = false;
+  result<void> started;
+  // A deferred participant (acquire_now with defer_upkeep) starts the keeper
+  // at start_upkeep(); the keeper renews every participant once it runs.
+  const bool defer = request.defer_upkeep && !request.wait;
   {
     std::lock_guard guard(mutex_);
-    who->expiry = now + ttl;
-    who->next_renew = now + ttl / 3;
-    who->on_done = std::move(on_done);
-    participants_[who.get()] = who;
-    int wd = add_watch_locked((*dir)->path + "/" + file, participant_mask);
-    set_watches_locked(*who, wd >= 0 ? std::vector<int>{wd} : std::vector<int>{});
+    keeper_was_running = keeper_.joinable();
+    if (!defer) started = start_keeper_locked();
+    if (started) {
+      who->expiry = now + ttl;
+      who->next_renew = now + ttl / 3;
+      who->on_done = std::move(on_done);
+      participants_[who.get()] = who;
+    }
   }
-  keeper_wake_.notify_all();
+  if (!started) {
+    ::unlinkat((*dir)->fd, file.c_str(), 0);
+    ::close(who->fd);
+    return fail(std::move(started).error());
+  }
+  // A keeper that was already asleep recomputes its next renewal; a new one
+  // computes it when it starts. (The participant's own inotify watch is
+  // armed only if it has to wait: see join_queue.)
+  if (keeper_was_running) keeper_wake_.notify_all();
   return join_queue(who, may_block);
 }
 
@@ -618,6 +676,23 @@ result<enqueued> file_engine::join_queue(const std::shared_ptr<participant>& who
       who->on_done = nullptr;
     }
     return enqueued{who, make_lease(who, *token)};
+  }
+  // Waiting: watch our own p-file (a granter touches it) before the first
+  // examine, which looks at the queue again under its lock, so a grant made
+  // before the watch was armed is not missed.
+  result<void> watching;
+  {
+    std::lock_guard guard(mutex_);
+    watching = start_watcher_locked();
+    if (watching && who->watches.empty()) {
+      int wd = add_watch_locked(who->dir->path + "/" + participant_file(who->owner), participant_mask);
+      if (wd < 0) watching = os_failure("cannot watch a participant file in " + root_);
+      else set_watches_locked(*who, {wd});
+    }
+  }
+  if (!watching) {
+    (void)cancel(who);
+    return fail(std::move(watching).error());
   }
   post({command::kind::examine, who});
   return enqueued{who, std::nullopt};
@@ -787,6 +862,33 @@ result<void> file_engine::release(const std::shared_ptr<participant>& who, bool 
   if (!left && left.error().code() == errc::unsupported) return left;  // would block: retry blocking
   if (lost) return fail(errc::lease_lost, "the lease had been lost before it was released");
   return left;
+}
+
+void file_engine::start_upkeep(const std::shared_ptr<participant>& who) noexcept {
+  result<void> started;
+  {
+    std::lock_guard guard(mutex_);
+    if (keeper_.joinable()) return;
+    started = start_keeper_locked();
+  }
+  if (!started) {
+    try {
+      mark_lost(who, "cannot renew the lease: " + std::string(started.error().message()));
+    } catch (...) {
+      // Out of memory: the lease expires at its TTL, as if this process had stopped.
+    }
+  }
+}
+
+void file_engine::abandon(const std::shared_ptr<participant>& who) {
+  {
+    std::lock_guard guard(mutex_);
+    who->state = participant::phase::finished;
+    who->on_done = nullptr;
+    who->left = true;
+    set_watches_locked(*who, {});
+  }
+  finish_participant(*who);
 }
 
 void file_engine::release_later(const std::shared_ptr<participant>& who) noexcept {
@@ -991,8 +1093,7 @@ result<std::uint64_t> file_engine::watch(recipe kind, std::string_view name, std
     for (int w : o.wds) watches_[w].observers.insert(id);
     observers_[id] = std::move(o);
   }
-  std::uint64_t one = 1;
-  (void)!::write(event_fd_, &one, sizeof one);
+  wake_watcher();
   return id;
 }
 
@@ -1021,6 +1122,7 @@ std::function<void()> file_engine::take_observer_locked(std::uint64_t id) {
 
 int file_engine::add_watch_locked(const std::string& path, std::uint32_t mask) {
   if (auto it = watch_by_path_.find(path); it != watch_by_path_.end()) return it->second;
+  if (!start_watcher_locked()) return -1;
   int wd = ::inotify_add_watch(inotify_fd_, path.c_str(), mask);
   if (wd < 0) return -1;
   auto& entry = watches_[wd];
@@ -1057,9 +1159,10 @@ void file_engine::post(command c) {
   {
     std::lock_guard guard(mutex_);
     commands_.push_back(std::move(c));
+    // Cannot fail short of resources; a release then falls back on the TTL.
+    (void)start_watcher_locked();
   }
-  std::uint64_t one = 1;
-  (void)!::write(event_fd_, &one, sizeof one);
+  wake_watcher();
 }
 
 void file_engine::watcher_loop() {

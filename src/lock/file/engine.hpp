@@ -90,6 +90,12 @@ class file_engine : public std::enable_shared_from_this<file_engine> {
   result<enqueued> enqueue(const acquire_request& request, std::function<void(result<lease>)> on_done,
                            bool may_block = true);
   result<enqueued> join_queue(const std::shared_ptr<participant>& who, bool may_block);
+  // Starts the keeper for a participant enqueued with defer_upkeep (the
+  // keeper renews every participant); on failure the lease is marked lost.
+  void start_upkeep(const std::shared_ptr<participant>& who) noexcept;
+  // Drops a participant that enqueue() prepared but left out of the queue
+  // (would_block): no queue change, so no wait for the queue's lock.
+  void abandon(const std::shared_ptr<participant>& who);
   // Leaves the queue. False when the grant won the race: on_done has been or
   // is being called with the lease, which the caller must then release.
   bool cancel(const std::shared_ptr<participant>& who);
@@ -128,7 +134,11 @@ class file_engine : public std::enable_shared_from_this<file_engine> {
     std::shared_ptr<participant> who;
   };
 
-  explicit file_engine(std::string root, int root_fd, int inotify_fd, int event_fd);
+  file_engine(std::string root, int root_fd);
+  // Started on first need, under mutex_; idempotent.
+  result<void> start_watcher_locked();
+  result<void> start_keeper_locked();
+  void wake_watcher() noexcept;
   result<std::shared_ptr<lock_dir>> open_dir(recipe kind, std::string_view name, bool create);
   void drop_dir(const std::string& entry);
 
@@ -165,8 +175,8 @@ class file_engine : public std::enable_shared_from_this<file_engine> {
 
   std::string root_;
   int root_fd_;
-  int inotify_fd_;
-  int event_fd_;
+  int inotify_fd_ = -1;  // created with the watcher thread
+  int event_fd_ = -1;
   pid_t pid_;
   std::string boot_id_;  // this boot's id: state written in another boot is not trusted
 
@@ -181,8 +191,8 @@ class file_engine : public std::enable_shared_from_this<file_engine> {
   std::uint64_t next_observer_ = 1;
   std::deque<command> commands_;
 
-  std::thread watcher_;
-  std::thread keeper_;
+  std::thread watcher_;  // inotify events, timers and commands; started by the first waiter, watch or post
+  std::thread keeper_;   // renewals; started by the first participant
 };
 
 }  // namespace weft::lock::file_detail

@@ -1,5 +1,7 @@
 // file:///dir: the store for processes on one host; see engine.hpp for how
 // it works and docs/LOCKS.md for what it guarantees.
+#include <unistd.h>
+
 #include <algorithm>
 #include <map>
 #include <mutex>
@@ -58,6 +60,31 @@ class file_store final : public store {
                    "gave up waiting for the " + std::string(to_string(request.kind)) + " " +
                        detail::printable(request.name) + ": " +
                        (why ? std::string("cancelled") : std::string(why.error().message())));
+  }
+
+  result<lease> acquire_now(const acquire_request& request) override {
+    acquire_request once = request;
+    once.wait = false;
+    auto queued = engine_->enqueue(once, nullptr, false);
+    // Another thread or process is changing the queue right now, which takes
+    // a few syscalls: look again a few times, then give up rather than wait
+    // on its lock here (that wait could not be cancelled).
+    for (int attempt = 0; attempt < 20 && queued && queued->would_block; ++attempt) {
+      ::usleep(50);
+      auto prepared = queued->who;
+      queued = engine_->join_queue(prepared, false);
+    }
+    if (queued && queued->would_block) {
+      engine_->abandon(queued->who);
+      return fail(errc::unsupported, "the queue is busy; acquire() waits for it");
+    }
+    if (!queued) {
+      if (queued.error().code() == errc::contended)
+        return fail(errc::contended, "the " + std::string(to_string(request.kind)) + " " +
+                                         detail::printable(request.name) + " is held by another client");
+      return fail(std::move(queued).error());
+    }
+    return std::move(*queued->granted);
   }
 
   task<result<std::vector<lock_info>>> list(std::string prefix, context) override {

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <condition_variable>
+#include <charconv>
 #include <cstring>
 #include <thread>
 #include <utility>
@@ -60,20 +61,11 @@ reply convert(const redisReply* r) {
 }
 
 std::string format(const std::vector<std::string>& arguments) {
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lengths;
-  argv.reserve(arguments.size());
-  lengths.reserve(arguments.size());
-  for (const auto& a : arguments) {
-    argv.push_back(a.data());
-    lengths.push_back(a.size());
-  }
-  char* command = nullptr;
-  int length = redisFormatCommandArgv(&command, static_cast<int>(argv.size()), argv.data(), lengths.data());
-  std::string out;
-  if (length > 0 && command) out.assign(command, static_cast<std::size_t>(length));
-  redisFreeCommand(command);
-  return out;
+  std::size_t bytes = 16;
+  for (const auto& a : arguments) bytes += a.size() + 16;
+  command_builder out(arguments.size(), bytes);
+  for (const auto& a : arguments) out.add(a);
+  return std::move(out).take();
 }
 
 std::string errno_text(int code) { return std::strerror(code); }
@@ -584,6 +576,35 @@ task<result<void>> connection::connect(clock::time_point deadline) {
   auto l = co_await current_link(deadline);
   if (!l) co_return fail(std::move(l).error());
   co_return result<void>{};
+}
+
+namespace {
+void append_number(std::string& out, char kind, std::size_t n) {
+  char digits[24];
+  digits[0] = kind;
+  auto end = std::to_chars(digits + 1, digits + sizeof digits, n).ptr;
+  out.append(digits, static_cast<std::size_t>(end - digits));
+  out += "\r\n";
+}
+}  // namespace
+
+command_builder::command_builder(std::size_t argument_count, std::size_t bytes_hint) {
+  text_.reserve(bytes_hint);
+  append_number(text_, '*', argument_count);
+}
+
+command_builder& command_builder::add(std::string_view argument) {
+  append_number(text_, '$', argument.size());
+  text_.append(argument);
+  text_ += "\r\n";
+  return *this;
+}
+
+task<result<reply>> connection::call_formatted(std::string command, std::string_view what,
+                                               clock::time_point deadline, bool precise) {
+  auto l = co_await current_link(deadline);
+  if (!l) co_return fail(std::move(l).error());
+  co_return co_await link::exchange(*l, std::move(command), deadline, what, precise);
 }
 
 task<result<reply>> connection::call(std::vector<std::string> arguments, clock::time_point deadline,

@@ -2,8 +2,9 @@
 // by every task of a store (replies come back in order, so thousands of leases
 // and waiters need no socket of their own), driven by the weft poller.
 //
-// Commands are formatted and replies parsed by hiredis (redisFormatCommandArgv,
-// redisReader); the socket, its readiness waits and its lifetime are ours.
+// Replies are parsed by hiredis (redisReader); commands are formatted here
+// (RESP arrays of bulk strings); the socket, its readiness waits and its
+// lifetime are ours.
 // hiredis's own async context frees itself from whichever thread hits an error,
 // which races the poller under an M:N scheduler, so it is not used.
 //
@@ -67,6 +68,18 @@ struct connection_options {
   std::function<void()> on_reconnect;
 };
 
+// Formats one command (a RESP array of bulk strings) straight into one
+// buffer: no argument vector, no copies per argument.
+class command_builder {
+ public:
+  explicit command_builder(std::size_t argument_count, std::size_t bytes_hint = 256);
+  command_builder& add(std::string_view argument);
+  std::string take() && { return std::move(text_); }
+
+ private:
+  std::string text_;
+};
+
 class connection : public std::enable_shared_from_this<connection> {
  public:
   static std::shared_ptr<connection> make(connection_options options);
@@ -82,6 +95,10 @@ class connection : public std::enable_shared_from_this<connection> {
   // the connection watchdog's tick, which costs nothing per call.
   task<result<reply>> call(std::vector<std::string> arguments, clock::time_point deadline,
                            bool precise = false);
+  // The same for a command formatted by command_builder; `what` names it in
+  // messages (e.g. "FCALL").
+  task<result<reply>> call_formatted(std::string command, std::string_view what, clock::time_point deadline,
+                                     bool precise = false);
 
   // Writes one command without waiting for (or ever looking at) its reply; the
   // next task to read the connection discards the reply. No task is involved,

@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -53,28 +55,47 @@ std::string sha1_hex(std::string_view text) {
 }
 
 struct script_ref {
-  const char* text;
-  std::string sha;
+  const char* text;      // the plain script (EVAL / EVALSHA)
+  std::string sha;       // its SHA1
+  std::string function;  // its name in the function library (FCALL); empty for none
 };
 
+// The function library with its version filled in (see scripts.hpp).
+struct library_ref {
+  std::string version;
+  std::string text;
+};
+
+const library_ref& library() {
+  static const library_ref r = [] {
+    library_ref out;
+    out.version = sha1_hex(library_template).substr(0, 12);
+    out.text = library_template;
+    for (auto at = out.text.find("@V@"); at != std::string::npos; at = out.text.find("@V@", at))
+      out.text.replace(at, 3, out.version);
+    return out;
+  }();
+  return r;
+}
+
 const script_ref& acquire_ref() {
-  static const script_ref r{acquire_script, sha1_hex(acquire_script)};
+  static const script_ref r{acquire_script, sha1_hex(acquire_script), "weft_acquire_" + library().version};
   return r;
 }
 const script_ref& renew_ref() {
-  static const script_ref r{renew_script, sha1_hex(renew_script)};
+  static const script_ref r{renew_script, sha1_hex(renew_script), "weft_renew_" + library().version};
   return r;
 }
 const script_ref& release_ref() {
-  static const script_ref r{release_script, sha1_hex(release_script)};
+  static const script_ref r{release_script, sha1_hex(release_script), "weft_release_" + library().version};
   return r;
 }
 const script_ref& raise_ref() {
-  static const script_ref r{raise_script, sha1_hex(raise_script)};
+  static const script_ref r{raise_script, sha1_hex(raise_script), std::string()};
   return r;
 }
 const script_ref& inspect_ref() {
-  static const script_ref r{inspect_script, sha1_hex(inspect_script)};
+  static const script_ref r{inspect_script, sha1_hex(inspect_script), "weft_inspect_" + library().version};
   return r;
 }
 
@@ -99,18 +120,20 @@ bool parse_recipe(std::string_view text, recipe& out) {
   return false;
 }
 
+// The keys of one lock (see scripts.hpp): P = prefix, P x is the one the
+// scripts are given; they name the others after it.
 struct lock_keys {
   std::string prefix;
-  std::vector<std::string> all;  // x s k q qt qs t v
-  const std::string& x() const { return all[0]; }
-  const std::string& k() const { return all[2]; }
-  const std::string& t() const { return all[6]; }
+  std::vector<std::string> declared;  // {P x}: what the scripts get as KEYS
+  const std::string& x() const { return declared[0]; }
+  std::string k() const { return prefix + "k"; }
+  std::string t() const { return prefix + "t"; }
 };
 
 lock_keys make_keys(recipe kind, std::string_view name) {
   lock_keys keys;
   keys.prefix = "weft:lock:" + std::string(recipe_key(kind)) + ":{" + escape_name(name) + "}:";
-  for (const char* suffix : {"x", "s", "k", "q", "qt", "qs", "t", "v"}) keys.all.push_back(keys.prefix + suffix);
+  keys.declared.push_back(keys.prefix + "x");
   return keys;
 }
 
@@ -189,6 +212,9 @@ class redis_store final : public store {
   struct node {
     std::shared_ptr<connection> commands;
     std::shared_ptr<connection> events;
+    // False once the server turned out to have no functions (Redis < 7, or
+    // FUNCTION LOAD refused): plain scripts from then on.
+    std::shared_ptr<std::atomic<bool>> functions = std::make_shared<std::atomic<bool>>(true);
   };
 
   explicit redis_store(store_options options);
@@ -243,6 +269,15 @@ class redis_store final : public store {
   }
 
  private:
+  // A release handed us the lock (`token`) some time after `queued_at`, for
+  // `grant_ttl`: builds the lease. When too little of the grant is known to be
+  // left, it first confirms the grant with a renewal (one round trip). No value
+  // when the grant ran out meanwhile.
+  task<result<std::optional<lease>>> take_handoff(std::shared_ptr<redis_store> self, const lock_keys& keys,
+                                                  const std::string& mode, const std::string& owner,
+                                                  const std::string& name, std::uint64_t token,
+                                                  std::chrono::nanoseconds ttl, clock::time_point queued_at,
+                                                  std::chrono::nanoseconds grant_ttl, bool notify);
   void on_push(std::string_view channel, std::string_view payload);
   void wake_all_waiters();
   // Pushes are read only while someone waits for them: the first waiter (or
@@ -273,7 +308,11 @@ class redis_store final : public store {
   std::string who_ = who_am_i();
 
   std::mutex mutex_;
-  std::map<std::string, std::shared_ptr<parking>> waiters_;            // owner -> its slot
+  struct waiter {
+    std::shared_ptr<parking> slot;
+    std::shared_ptr<std::atomic<std::uint64_t>> granted;  // token of a hand-off, 0 before
+  };
+  std::map<std::string, waiter> waiters_;                               // owner -> its slot
   std::multimap<std::string, std::shared_ptr<parking>> observers_;     // x key -> slots
   std::map<std::string, std::uint64_t> floors_;                         // prefix -> highest token seen
   std::size_t interest_ = 0;                                            // waiters + observers
@@ -298,20 +337,24 @@ struct detached_coroutine {
 // A held lease. Its renewal coroutine is created with the lease but started
 // by a timer at the first renewal time, so a lease released before then (the
 // common case for short critical sections) costs one timer, no task and no
-// wake-up of another worker.
+// wake-up of another worker. The expiry timer (lost() at the last safe
+// instant while a renewal is slow) is armed only once renewals start; before
+// that, the renewal timer itself fires lost() when it comes too late.
 class redis_lease final : public lease_state, public std::enable_shared_from_this<redis_lease> {
  public:
   redis_lease(std::shared_ptr<redis_store> owner_store, lock_keys keys, std::string mode, std::string owner,
               std::string name, std::uint64_t token, std::chrono::nanoseconds ttl, clock::time_point sent,
-              bool notify)
+              bool notify, std::chrono::nanoseconds first_ttl)
       : lease_state(std::move(name), token, ttl),
         store_(std::move(owner_store)),
         keys_(std::move(keys)),
         mode_(std::move(mode)),
         owner_(std::move(owner)),
         notify_(notify),
-        valid_until_(sent + ttl - store_->drift(ttl)),
-        renewed_at_(sent) {
+        valid_until_(sent + first_ttl - store_->drift(ttl)),
+        renewed_at_(sent),
+        first_ttl_(first_ttl),
+        last_safe_((valid_until_ - margin()).time_since_epoch().count()) {
     timer_.owner = this;
     timer_.on_fire = &on_timer;
     expiry_.owner = this;
@@ -327,10 +370,10 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
   void start() {
     scheduler_ = detail::current_scheduler();
     renewer_ = renew_loop(shared_from_this()).handle;
-    timer_.deadline = next_wake(renewed_at_, valid_until_);
+    // A lease handed over by a release starts with the shorter grant (see
+    // acquire): its first renewal comes after a third of that.
+    timer_.deadline = std::min(renewed_at_ + first_ttl_ / 3, valid_until_ - margin());
     detail::add_timer(scheduler_, &timer_);
-    expiry_.deadline = valid_until_ - margin();
-    detail::add_timer(scheduler_, &expiry_);
   }
 
   task<result<void>> release() override {
@@ -363,6 +406,10 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
 
   static void on_timer(detail::timer_entry* entry) noexcept {
     auto* self = static_cast<timer_node*>(entry)->owner;
+    // Overdue (the process was paused): lost() fires here, before any task
+    // resumes, as the expiry timer would.
+    if (clock::now().time_since_epoch().count() >= self->last_safe_.load(std::memory_order_acquire))
+      self->mark_lost("the TTL ran out before a renewal could land (was the process paused or the store slow?)");
     detail::schedule(self->scheduler_, self->renewer_);
   }
 
@@ -407,6 +454,19 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
   // Started by the timer at the first renewal time.
   static detached_coroutine renew_loop(std::shared_ptr<redis_lease> self) {
     const auto ttl = self->ttl();
+    {
+      // From now on a renewal may be in flight: the expiry timer watches it.
+      // Checked after arming: stop() sets stopped_ before it cancels, so one
+      // of the two cancels it.
+      std::unique_lock guard(self->mutex_);
+      self->expiry_.deadline = self->valid_until_ - self->margin();
+      guard.unlock();
+      detail::add_timer(self->scheduler_, &self->expiry_);
+      if (self->stopped()) {
+        detail::cancel_timer(self->scheduler_, &self->expiry_);
+        co_return;
+      }
+    }
     for (;;) {
       clock::time_point until;
       {
@@ -422,7 +482,7 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
       }
       std::vector<std::string> arguments{self->mode_, self->owner_, std::to_string(ms(ttl))};
       auto results =
-          co_await self->store_->eval_all(renew_ref(), self->keys_.all, std::move(arguments), last_safe, true);
+          co_await self->store_->eval_all(renew_ref(), self->keys_.declared, std::move(arguments), last_safe, true);
       if (self->stopped()) co_return;
       std::size_t renewed = 0;
       std::string why;
@@ -444,13 +504,18 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
         std::lock_guard guard(self->mutex_);
         self->renewed_at_ = now;
         self->valid_until_ = now + ttl - self->store_->drift(ttl);
+        self->last_safe_.store((self->valid_until_ - self->margin()).time_since_epoch().count(),
+                               std::memory_order_release);
         next = self->next_wake(self->renewed_at_, self->valid_until_);
       }
       // Move the expiry timer; if it already fired, the lease stays lost.
       if (!detail::cancel_timer(self->scheduler_, &self->expiry_) || self->is_lost()) co_return;
       self->expiry_.deadline = self->valid_until_ - self->margin();
-      if (self->stopped()) co_return;
       detail::add_timer(self->scheduler_, &self->expiry_);
+      if (self->stopped()) {
+        detail::cancel_timer(self->scheduler_, &self->expiry_);
+        co_return;
+      }
       self->wakeup_.reset();
       if (self->stopped()) co_return;
       (void)co_await self->wakeup_.park(next);
@@ -466,6 +531,8 @@ class redis_lease final : public lease_state, public std::enable_shared_from_thi
   bool stopped_ = false;
   clock::time_point valid_until_;
   clock::time_point renewed_at_;
+  std::chrono::nanoseconds first_ttl_;  // validity of the grant the lease started with
+  std::atomic<clock::rep> last_safe_;   // valid_until_ - margin(), for the timer callback
   parking wakeup_;
   timer_node timer_;   // starts the renewal coroutine
   timer_node expiry_;  // fires lost() at the last safe instant
@@ -501,7 +568,19 @@ void redis_store::on_push(std::string_view channel, std::string_view payload) {
   {
     std::lock_guard guard(mutex_);
     if (channel == wake_channel_) {
-      if (auto it = waiters_.find(std::string(payload)); it != waiters_.end()) to_wake.push_back(it->second);
+      // "<owner>" wakes a waiter; "g<token>|<owner>" tells it the lock is its own.
+      std::string_view owner = payload;
+      std::uint64_t token = 0;
+      if (!payload.empty() && payload[0] == 'g') {
+        auto bar = payload.find('|');
+        if (bar == std::string_view::npos) return;
+        token = std::strtoull(std::string(payload.substr(1, bar - 1)).c_str(), nullptr, 10);
+        owner = payload.substr(bar + 1);
+      }
+      if (auto it = waiters_.find(std::string(owner)); it != waiters_.end()) {
+        if (token != 0) it->second.granted->store(token, std::memory_order_release);
+        to_wake.push_back(it->second.slot);
+      }
     } else if (channel == changes_channel) {
       auto [first, last] = observers_.equal_range(std::string(payload));
       for (auto it = first; it != last; ++it) to_wake.push_back(it->second);
@@ -514,7 +593,7 @@ void redis_store::wake_all_waiters() {
   std::vector<std::shared_ptr<parking>> to_wake;
   {
     std::lock_guard guard(mutex_);
-    for (auto& [owner, slot] : waiters_) to_wake.push_back(slot);
+    for (auto& [owner, w] : waiters_) to_wake.push_back(w.slot);
     for (auto& [key, slot] : observers_) to_wake.push_back(slot);
   }
   for (auto& slot : to_wake) slot->signal();
@@ -535,20 +614,48 @@ std::uint64_t redis_store::floor_of(const std::string& prefix) {
 task<result<reply>> redis_store::eval(std::size_t node_index, const script_ref& script,
                                       const std::vector<std::string>& keys, std::vector<std::string> arguments,
                                       clock::time_point deadline, bool precise) {
-  std::vector<std::string> argv;
-  argv.reserve(3 + keys.size() + arguments.size());
-  argv.emplace_back("EVALSHA");
-  argv.push_back(script.sha);
-  argv.push_back(std::to_string(keys.size()));
-  argv.insert(argv.end(), keys.begin(), keys.end());
-  for (auto& a : arguments) argv.push_back(std::move(a));
   auto& n = nodes_[node_index];
-  auto r = co_await n.commands->call(argv, deadline, precise);
-  if (r && r->is_error() && r->text.rfind("NOSCRIPT", 0) == 0) {
-    argv[0] = "EVAL";
-    argv[1] = script.text;
-    r = co_await n.commands->call(std::move(argv), deadline, precise);
+  enum class how { function, sha, text };
+  auto command = [&](how way) {
+    std::string_view verb = way == how::function ? "FCALL" : way == how::sha ? "EVALSHA" : "EVAL";
+    std::string_view body = way == how::function ? std::string_view(script.function)
+                            : way == how::sha    ? std::string_view(script.sha)
+                                                 : std::string_view(script.text);
+    std::size_t bytes = 64 + body.size();
+    for (const auto& k : keys) bytes += k.size() + 16;
+    for (const auto& a : arguments) bytes += a.size() + 16;
+    command_builder out(3 + keys.size() + arguments.size(), bytes);
+    const auto count = std::to_string(keys.size());
+    out.add(verb).add(body).add(count);
+    for (const auto& k : keys) out.add(k);
+    for (const auto& a : arguments) out.add(a);
+    return std::move(out).take();
+  };
+  auto send = [&](how way) {
+    return n.commands->call_formatted(command(way), way == how::function ? "FCALL" : "EVALSHA", deadline, precise);
+  };
+  auto starts = [](const reply& r, const char* prefix) { return r.is_error() && r.text.rfind(prefix, 0) == 0; };
+  how way = !script.function.empty() && n.functions->load(std::memory_order_relaxed) ? how::function : how::sha;
+  auto r = co_await send(way);
+  if (way == how::function && r && starts(*r, "ERR Function not found")) {
+    // First use on this server (or it restarted without persistence): load the library.
+    std::vector<std::string> load{"FUNCTION", "LOAD", "REPLACE", library().text};
+    auto loaded = co_await n.commands->call(std::move(load), deadline, precise);
+    if (!loaded) co_return loaded;
+    if (!loaded->is_error()) {
+      r = co_await send(how::function);
+    } else {
+      n.functions->store(false, std::memory_order_relaxed);
+      way = how::sha;
+      r = co_await send(way);
+    }
+  } else if (way == how::function && r && (starts(*r, "ERR unknown command") || starts(*r, "NOPERM"))) {
+    // No functions here (Redis < 7), or this ACL user may not FCALL: plain scripts.
+    n.functions->store(false, std::memory_order_relaxed);
+    way = how::sha;
+    r = co_await send(way);
   }
+  if (way == how::sha && r && starts(*r, "NOSCRIPT")) r = co_await send(how::text);
   co_return r;
 }
 
@@ -575,7 +682,7 @@ task<result<bool>> redis_store::release_everywhere(const lock_keys& keys, std::s
                                                    std::string member, std::string notify) {
   auto deadline = clock::now() + options_.call_timeout;
   std::vector<std::string> arguments{std::move(mode), std::move(owner), std::move(member), std::move(notify)};
-  auto results = co_await eval_all(release_ref(), keys.all, std::move(arguments), deadline);
+  auto results = co_await eval_all(release_ref(), keys.declared, std::move(arguments), deadline);
   std::size_t answered = 0;
   std::size_t held = 0;
   error last(errc::unreachable, "no redis server answered");
@@ -598,8 +705,8 @@ task<result<bool>> redis_store::release_everywhere(const lock_keys& keys, std::s
 void redis_store::release_without_waiting(const lock_keys& keys, const std::string& mode, const std::string& owner,
                                           const std::string& notify) {
   // EVAL, not EVALSHA: nobody would see a NOSCRIPT answer.
-  std::vector<std::string> argv{"EVAL", release_script, std::to_string(keys.all.size())};
-  argv.insert(argv.end(), keys.all.begin(), keys.all.end());
+  std::vector<std::string> argv{"EVAL", release_script, std::to_string(keys.declared.size())};
+  argv.insert(argv.end(), keys.declared.begin(), keys.declared.end());
   for (const auto& a : {mode, owner, std::string(), notify}) argv.push_back(a);
   for (auto& n : nodes_) (void)n.commands->send_detached(argv);
 }
@@ -660,6 +767,33 @@ task<void> redis_store::leave_events() {
   for (auto& n : nodes_) co_await n.events->stop_reading();
 }
 
+task<result<std::optional<lease>>> redis_store::take_handoff(std::shared_ptr<redis_store> self,
+                                                             const lock_keys& keys, const std::string& mode,
+                                                             const std::string& owner, const std::string& name,
+                                                             std::uint64_t token, std::chrono::nanoseconds ttl,
+                                                             clock::time_point queued_at,
+                                                             std::chrono::nanoseconds grant_ttl, bool notify) {
+  auto base = queued_at;
+  auto first = grant_ttl;
+  const auto margin = std::max<std::chrono::nanoseconds>(std::chrono::milliseconds(2), ttl / 50);
+  if (base + first - drift(ttl) - margin - clock::now() < first / 2) {
+    const auto sent = clock::now();
+    std::vector<std::string> arguments{mode, owner, std::to_string(ms(ttl))};
+    auto r = co_await eval(0, renew_ref(), keys.declared, std::move(arguments), sent + options_.call_timeout, true);
+    if (!r) co_return fail(std::move(r).error());
+    if (r->type != reply::kind::integer)
+      co_return fail(errc::protocol, "redis answered the renew script with " +
+                                         (r->is_error() ? r->text : std::string("something unexpected")));
+    if (r->integer != 1) co_return std::optional<lease>();
+    base = sent;
+    first = ttl;
+  }
+  note_token(keys.prefix, token);
+  auto held = std::make_shared<redis_lease>(std::move(self), keys, mode, owner, name, token, ttl, base, notify, first);
+  held->start();
+  co_return std::optional<lease>(lease(std::move(held)));
+}
+
 task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
   auto self = std::static_pointer_cast<redis_store>(shared_from_this());
   auto keys = make_keys(request.kind, request.name);
@@ -679,11 +813,19 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
   const std::string waiter_ttl_ms = std::to_string(options_.waiter_ttl.count());
   const std::string notify = request.kind == recipe::election ? changes_channel : "";
   const auto heartbeat = options_.waiter_ttl / 3;
+  // Direct hand-off (one master): a release grants the lock to this waiter
+  // in its own script, for grant_ttl at first, so that a waiter that died
+  // after its last heartbeat holds up the queue for at most waiter_ttl; the
+  // lease's first renewal then extends it to the full TTL.
+  const bool handoff = !options_.redlock && request.wait;
+  const auto grant_ttl = std::min<std::chrono::nanoseconds>(ttl, options_.waiter_ttl);
+  const std::string grant_ms = std::to_string(ms(grant_ttl));
 
   auto slot = std::make_shared<parking>();
+  auto handed_over = std::make_shared<std::atomic<std::uint64_t>>(0);
   if (request.wait) {
     std::lock_guard guard(mutex_);
-    waiters_.emplace(owner, slot);
+    waiters_.emplace(owner, waiter{slot, handed_over});
   }
   struct unregister {
     redis_store* store;
@@ -699,6 +841,9 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
   // Redlock: one ticket for every master, so that they all order waiters alike
   // (split votes between waiters would otherwise repeat forever).
   std::string ticket;
+  // Send time of the last call that found us still queued: a hand-off came
+  // after it, so the grant's PX runs from no earlier than this.
+  clock::time_point queued_at{};
   if (options_.redlock)
     ticket = std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
                                 std::chrono::system_clock::now().time_since_epoch())
@@ -714,13 +859,46 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
     }
     slot->clear_signal();
     slot->reset();
+    std::uint64_t handed = handed_over->load(std::memory_order_acquire);
+    if (handed != 0) {
+      auto held = co_await take_handoff(self, keys, mode, owner, request.name, handed, ttl, queued_at, grant_ttl,
+                                        !notify.empty());
+      if (!held) {
+        (void)co_await release_everywhere(keys, mode, owner, member, notify);
+        outcome = fail(std::move(held).error());
+        break;
+      }
+      if (*held) {
+        outcome = std::move(**held);
+        break;
+      }
+      // The grant ran out before we could confirm it (a very slow waiter): queue again.
+      handed_over->store(0, std::memory_order_release);
+      continue;
+    }
     const auto sent = clock::now();
-    std::vector<std::string> arguments{mode,          owner,         ttl_ms,
-                                       limit,         request.wait ? "1" : "0",
-                                       waiter_ttl_ms, std::to_string(floor_of(keys.prefix)),
-                                       wake_channel_, request.value, notify,
-                                       ticket};
-    auto results = co_await eval_all(acquire_ref(), keys.all, std::move(arguments), sent + options_.call_timeout);
+    const std::string floor = std::to_string(floor_of(keys.prefix));
+    std::vector<std::string> arguments{mode,
+                                       owner,
+                                       ttl_ms,
+                                       limit,
+                                       request.wait ? "1" : "0",
+                                       waiter_ttl_ms,
+                                       floor,
+                                       wake_channel_,
+                                       request.value,
+                                       notify,
+                                       ticket,
+                                       queued && handoff ? "1" : "0",
+                                       handoff ? grant_ms + "|" + notify + "|" + floor + "|" + request.value
+                                               : std::string()};
+    auto results = co_await eval_all(acquire_ref(), keys.declared, std::move(arguments), sent + options_.call_timeout);
+    if (handoff && results.size() == 1 && results[0] && results[0]->type == reply::kind::array &&
+        results[0]->elements.size() == 2 && results[0]->elements[0].integer == 2) {
+      // A hand-off granted it to us between our last call and this one.
+      handed_over->store(std::max<std::uint64_t>(1, to_u64(results[0]->elements[1])), std::memory_order_release);
+      continue;
+    }
     queued = queued || request.wait;
     std::size_t granted = 0;
     std::size_t failed = 0;
@@ -765,7 +943,7 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
       }
       note_token(keys.prefix, token);
       auto held = std::make_shared<redis_lease>(self, keys, mode, owner, request.name, token, ttl, sent,
-                                                !notify.empty());
+                                                !notify.empty(), ttl);
       held->start();
       outcome = lease(std::move(held));
       break;
@@ -785,6 +963,7 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
         outcome = fail(std::move(last));
       break;
     }
+    if (handoff) queued_at = sent;
     if (!request.wait) {
       outcome = fail(errc::contended, "the " + std::string(to_string(request.kind)) + " " + printable(request.name) +
                                           " is held by another client");
@@ -823,7 +1002,7 @@ task<result<std::vector<holder_info>>> redis_store::read_holders(recipe kind, co
   // Every master's view; a holder counts when a quorum agrees on its owner id
   // (one master for redis://). Its token is the highest any of them reports:
   // a Redlock lease's token is the maximum over its quorum.
-  auto results = co_await eval_all(inspect_ref(), keys.all, std::vector<std::string>(), deadline);
+  auto results = co_await eval_all(inspect_ref(), keys.declared, std::vector<std::string>(), deadline);
   struct seen {
     holder_info info;
     std::size_t votes = 0;

@@ -482,6 +482,112 @@ TEST(zk_fault, a_client_cut_off_from_the_ensemble_loses_its_lease_while_others_g
   std::printf("[ info ] victim cut off with %s\n", use_iptables ? "iptables" : "SIGSTOP");
 }
 
+// Protected mode, driven for real: the server applies the create, but its
+// answer is lost with the connection (iptables drops everything member 1
+// sends to clients, while the client's requests still reach it, so the
+// session stays alive). After the reconnection the waiter must adopt the node
+// it created, not create a second one that would sit in the queue as an
+// orphan of a live session.
+TEST(zk_fault, a_create_whose_answer_is_lost_with_the_connection_adopts_its_node_and_leaves_no_orphan) {
+  ASSERT_TRUE(iptables_usable()) << "this test drops loopback traffic with iptables: run it as root "
+                                    "(scripts/bootstrap.sh installs iptables)";
+  auto ports = ensemble_ports();
+  ASSERT_EQ(ports.size(), 3u);
+  const std::string victim_uri = ensemble_uri_for({ports[0]}, "session_timeout=8s&connect_timeout=40s");
+  const std::string observer_uri = ensemble_uri_for({ports[1], ports[2]}, "session_timeout=8s&connect_timeout=40s");
+  const std::string name = unique_name("protected");
+  const std::string base = testing::required_env("WEFT_TEST_ZK_ENSEMBLE");
+  const std::string dir = base.substr(base.find('/', base.find("://") + 3)) + "/mutex/" + name;
+
+  runtime rt(two_workers());
+  auto victim = open_or_fail(victim_uri);
+  auto observer = open_or_fail(observer_uri);
+  ASSERT_NE(victim, nullptr);
+  ASSERT_NE(observer, nullptr);
+  auto victim_session = session_of(victim);
+  auto observer_session = session_of(observer);
+  auto m = mutex::make(victim, name).value();
+  // Connected, and the directory exists: the next create is one request.
+  rt.block_on([&]() -> task<void> {
+    auto warm = co_await m.lock(context{});
+    EXPECT_TRUE(warm) << (warm ? "" : std::string(warm.error().message()));
+    if (warm) (void)co_await warm->release();
+  }());
+  const std::int64_t session_before = victim_session->session_id();
+  ASSERT_NE(session_before, 0);
+
+  // Everything member 1's client port sends is dropped: answers and TCP ACKs.
+  const std::string rule = "INPUT -p tcp -i lo --sport " + ports[0] + " -j DROP";
+  ASSERT_EQ(std::system(("iptables -w -I " + rule).c_str()), 0);
+  struct restore {
+    std::string rule;
+    bool active = true;
+    void lift() {
+      if (active) {
+        EXPECT_EQ(std::system(("iptables -w -D " + rule).c_str()), 0);
+      }
+      active = false;
+    }
+    ~restore() {
+      if (active) (void)!std::system(("iptables -w -D " + rule + " 2>/dev/null").c_str());
+    }
+  } restore_guard{rule};
+
+  std::string landed;        // the node the server created for the lost create
+  bool saw_disconnect = false;
+  auto got = rt.block_on([&]() -> task<result<lease>> {
+    auto pending = go([&]() -> task<result<lease>> {
+      auto [bounded, cancel] = with_timeout(context{}, 60s);
+      auto l = co_await m.lock(bounded);
+      cancel();
+      co_return l;
+    });
+    // The create lands on the server (seen from another member)...
+    for (int i = 0; i < 1000 && landed.empty(); ++i) {
+      reply kids = co_await observer_session->get_children(dir);
+      if (kids.ok() && !kids.children.empty()) landed = kids.children.front();
+      else co_await sleep_for(10ms);
+    }
+    // ...and the victim gives up on the connection without its answer.
+    for (int i = 0; i < 3000 && !saw_disconnect; ++i) {
+      saw_disconnect = victim_session->state() != connection_state::connected;
+      if (!saw_disconnect) co_await sleep_for(10ms);
+    }
+    restore_guard.lift();
+    co_return co_await std::move(pending);
+  }());
+  restore_guard.lift();
+  ASSERT_FALSE(landed.empty()) << "the create never reached the server";
+  ASSERT_TRUE(saw_disconnect) << "the client never noticed the lost connection";
+  ASSERT_TRUE(got) << got.error().message();
+  // The same session throughout: the node was adopted, not replaced by expiry.
+  EXPECT_EQ(victim_session->session_id(), session_before) << "the session expired: protected mode was not exercised";
+
+  rt.block_on([&]() -> task<void> {
+    // The victim's own session sees its own writes: no follower lag here.
+    reply kids = co_await victim_session->get_children(dir);
+    EXPECT_TRUE(kids.ok()) << zerror(kids.rc);
+    EXPECT_EQ(kids.children, std::vector<std::string>{landed}) << "an orphan was left in the queue";
+    reply st = co_await victim_session->exists(dir + "/" + landed);
+    EXPECT_TRUE(st.ok()) << zerror(st.rc);
+    EXPECT_EQ(got->token(), static_cast<std::uint64_t>(st.stat.czxid)) << "the lease is not on the adopted node";
+    EXPECT_EQ(st.stat.ephemeralOwner, session_before);
+
+    // The lock works: release empties the queue, and another client gets it.
+    EXPECT_TRUE(co_await got->release());
+    reply after = co_await victim_session->get_children(dir);
+    EXPECT_TRUE(after.ok() && after.children.empty()) << after.children.size() << " node(s) left after release";
+    auto [bounded, cancel] = with_timeout(context{}, 30s);
+    auto other = co_await mutex::make(observer, name).value().lock(bounded);
+    cancel();
+    EXPECT_TRUE(other) << (other ? "" : std::string(other.error().message()));
+    if (other) {
+      EXPECT_GT(other->token(), got->token());
+      (void)co_await other->release();
+    }
+  }());
+}
+
 }  // namespace
 }  // namespace weft::lock::zk
 

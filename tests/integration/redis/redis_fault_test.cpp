@@ -206,9 +206,11 @@ TEST_F(redis_faults, a_killed_waiter_stalls_the_queue_for_at_most_its_waiter_ttl
     (void)co_await held->release();
     co_await std::move(next);
     auto stall = std::chrono::nanoseconds(granted_at.load() - released_at);
-    // The dead waiter's entry expires after waiter_ttl (1 s) and the live waiter
-    // re-announces itself every waiter_ttl/3: the stall stays well under the
-    // 10 s lease TTL and Redisson's 5 s.
+    // The dead waiter's queue entry is still alive at the release, so the release
+    // hands it the lock, but only for min(TTL, waiter_ttl) = 1 s; the live waiter
+    // learns that PX at its next heart-beat (every waiter_ttl/3) and takes the
+    // lock when it runs out: the stall stays well under the 10 s lease TTL and
+    // Redisson's 5 s.
     EXPECT_LT(stall, 2500ms) << "stalled " << std::chrono::duration_cast<std::chrono::milliseconds>(stall).count()
                              << " ms behind a dead waiter";
   }());

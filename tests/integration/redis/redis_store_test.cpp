@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <hiredis/hiredis.h>
@@ -125,6 +126,98 @@ TEST_F(redis_store, cancelled_waiter_leaves_the_queue) {
   }());
 }
 
+// The release script itself, driven by hand: it grants the lock to the next
+// live waiter (owner, PX, a higher token), tells only that waiter, skips a
+// waiter whose queue entry expired, and a granted waiter that leaves (the
+// cancellation path) frees the lock again.
+TEST_F(redis_store, release_hands_the_lock_to_the_next_live_waiter_only) {
+  std::string port = weft::test::env_or_fail("WEFT_TEST_REDIS_PORT");
+  auto name = unique_name("handoff");
+  std::string x = "weft:lock:mutex:{" + name + "}:x";
+  redisContext* raw = redisConnect("127.0.0.1", std::stoi(port));
+  redisContext* listener = redisConnect("127.0.0.1", std::stoi(port));
+  ASSERT_TRUE(raw && !raw->err && listener && !listener->err);
+  auto command = [](redisContext* c, std::vector<std::string> argv) {
+    std::vector<const char*> pointers;
+    std::vector<size_t> lengths;
+    for (auto& a : argv) {
+      pointers.push_back(a.data());
+      lengths.push_back(a.size());
+    }
+    return static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(argv.size()), pointers.data(), lengths.data()));
+  };
+  // {status, value} of an acquire, or the integer of a release.
+  auto acquire = [&](const std::string& owner, const std::string& channel, const std::string& waiter_ttl,
+                     const std::string& handoff) -> std::pair<long long, long long> {
+    auto* r = command(raw, {"EVAL", lock::redis_detail::acquire_script, "1", x, "x", owner, "60000", "1", "1",
+                            waiter_ttl, "0", channel, "", "", "", "1", handoff});
+    std::pair<long long, long long> out{-1, -1};
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2) out = {r->element[0]->integer, r->element[1]->integer};
+    if (r) freeReplyObject(r);
+    return out;
+  };
+  auto release = [&](const std::string& owner, const std::string& member) -> long long {
+    auto* r = command(raw, {"EVAL", lock::redis_detail::release_script, "1", x, "x", owner, member, ""});
+    long long out = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    if (r) freeReplyObject(r);
+    return out;
+  };
+  auto text = [&](std::vector<std::string> argv) -> std::string {
+    auto* r = command(raw, std::move(argv));
+    std::string out = r && r->type == REDIS_REPLY_STRING ? std::string(r->str, r->len)
+                      : r && r->type == REDIS_REPLY_INTEGER ? std::to_string(r->integer)
+                                                            : std::string("(nil)");
+    if (r) freeReplyObject(r);
+    return out;
+  };
+  const std::string holder = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa|holder";
+  const std::string dead = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb|dead";
+  const std::string live = "cccccccccccccccccccccccccccccccc|live";
+  const std::string dead_channel = "weft:wake:test-dead-" + name;
+  const std::string live_channel = "weft:wake:test-live-" + name;
+  auto granted = acquire(holder, "weft:wake:test-holder", "60000", "");
+  ASSERT_EQ(granted.first, 1);
+  // The dead waiter queues first, with an entry that expires in 1 ms; the live one after it.
+  EXPECT_EQ(acquire(dead, dead_channel, "1", "60000||0|").first, 0);
+  EXPECT_EQ(acquire(live, live_channel, "60000", "700||0|").first, 0);
+  auto* subscribed = command(listener, {"SUBSCRIBE", dead_channel, live_channel});
+  ASSERT_TRUE(subscribed);
+  freeReplyObject(subscribed);
+  void* confirmation = nullptr;  // the second channel's subscribe confirmation
+  ASSERT_EQ(redisGetReply(listener, &confirmation), REDIS_OK);
+  freeReplyObject(confirmation);
+  std::this_thread::sleep_for(20ms);  // the dead waiter's entry expires
+
+  EXPECT_EQ(release(holder, ""), 1);
+  EXPECT_EQ(text({"GET", x}), live) << "the lock went to the next live waiter";
+  auto pttl = std::stoll(text({"PTTL", x}));
+  EXPECT_GT(pttl, 0);
+  EXPECT_LE(pttl, 700) << "a hand-off grants the waiter's own grant PX";
+  EXPECT_EQ(text({"ZCARD", "weft:lock:mutex:{" + name + "}:q"}), "0") << "both waiters left the queue";
+  void* message = nullptr;
+  ASSERT_EQ(redisGetReply(listener, &message), REDIS_OK);
+  auto* m = static_cast<redisReply*>(message);
+  ASSERT_TRUE(m && m->type == REDIS_REPLY_ARRAY && m->elements == 3);
+  EXPECT_EQ(std::string(m->element[1]->str, m->element[1]->len), live_channel) << "only the granted waiter is told";
+  std::string payload(m->element[2]->str, m->element[2]->len);
+  freeReplyObject(message);
+  ASSERT_EQ(payload.front(), 'g');
+  auto bar = payload.find('|');
+  ASSERT_NE(bar, std::string::npos);
+  EXPECT_EQ(payload.substr(bar + 1), live);
+  EXPECT_GT(std::stoll(payload.substr(1, bar - 1)), granted.second) << "the handed-over token is higher";
+  EXPECT_EQ(text({"GET", "weft:lock:mutex:{" + name + "}:t"}), payload.substr(1, bar - 1));
+  // The granted waiter asks again (its heart-beat): it learns the grant.
+  auto again = acquire(live, live_channel, "60000", "700||0|");
+  EXPECT_EQ(again.first, 2);
+  EXPECT_EQ(std::to_string(again.second), payload.substr(1, bar - 1));
+  // It was cancelled meanwhile: leaving the queue releases what it was granted.
+  EXPECT_EQ(release(live, "x|1|" + live_channel + "|" + live), 1);
+  EXPECT_EQ(text({"EXISTS", x}), "0");
+  redisFree(listener);
+  redisFree(raw);
+}
+
 TEST_F(redis_store, a_non_holder_cannot_release_or_renew) {
   auto store = open_or_fail(uri_);
   ASSERT_TRUE(store);
@@ -139,10 +232,9 @@ TEST_F(redis_store, a_non_holder_cannot_release_or_renew) {
     std::string key = "'" + prefix + "x'";
     redisContext* raw = redisConnect("127.0.0.1", std::stoi(port));
     EXPECT_TRUE(raw && !raw->err);
-    std::vector<std::string> keys;
-    for (const char* suffix : {"x", "s", "k", "q", "qt", "qs", "t", "v"}) keys.push_back(prefix + suffix);
+    std::vector<std::string> keys{prefix + "x"};  // the scripts name the other keys after it
     auto run = [&](const char* script, std::vector<std::string> arguments) -> long long {
-      std::vector<std::string> argv{"EVAL", script, "8"};
+      std::vector<std::string> argv{"EVAL", script, "1"};
       argv.insert(argv.end(), keys.begin(), keys.end());
       argv.insert(argv.end(), arguments.begin(), arguments.end());
       std::vector<const char*> pointers;
@@ -227,6 +319,38 @@ TEST_F(redis_store, password_from_file_and_acl_user_are_accepted) {
     EXPECT_TRUE(b) << (b ? "" : std::string(b.error().message()));
   }());
   std::filesystem::remove(file);
+}
+
+// A user that may not load or call functions (as on Redis < 7) gets the same
+// Lua as plain scripts: grants, FIFO hand-off and release all work.
+TEST_F(redis_store, a_user_without_functions_falls_back_to_scripts) {
+  std::string port = weft::test::env_or_fail("WEFT_TEST_REDIS_PORT");
+  redisContext* raw = redisConnect("127.0.0.1", std::stoi(port));
+  ASSERT_TRUE(raw && !raw->err);
+  auto* made = static_cast<redisReply*>(redisCommand(
+      raw, "ACL SETUSER weft_nofunction on >nofunction-password ~weft:* &weft:* +@all -function -fcall"));
+  ASSERT_TRUE(made && made->type == REDIS_REPLY_STATUS) << (made && made->str ? made->str : "no reply");
+  freeReplyObject(made);
+  redisFree(raw);
+  auto store = open_or_fail("redis://weft_nofunction:nofunction-password@127.0.0.1:" + port);
+  ASSERT_TRUE(store);
+  auto name = unique_name("nofunction");
+  runtime_.block_on([&]() -> task<void> {
+    auto first = co_await store->acquire(mutex_request(name), context::background());
+    EXPECT_TRUE(first) << (first ? "" : std::string(first.error().message()));
+    if (!first) co_return;
+    auto waiter = weft::go([&]() -> task<void> {
+      auto second = co_await store->acquire(mutex_request(name), context::background());
+      EXPECT_TRUE(second) << (second ? "" : std::string(second.error().message()));
+      if (second) {
+        EXPECT_GT(second->token(), first->token());
+        EXPECT_TRUE(co_await second->release());
+      }
+    });
+    co_await weft::sleep_for(30ms);
+    EXPECT_TRUE(co_await first->release());
+    co_await std::move(waiter);
+  }());
 }
 
 TEST_F(redis_store, password_from_environment_is_used) {

@@ -4,6 +4,7 @@
 #include "weft/lock/fence.hpp"
 #include "weft/lock/lease.hpp"
 #include "weft/lock/mutex.hpp"
+#include "weft/lock/recipe_base.hpp"
 #include "weft/lock/rw_mutex.hpp"
 #include "weft/lock/semaphore.hpp"
 #include "weft/lock/store.hpp"
