@@ -34,7 +34,7 @@ class hostile_server {
     stall,           // keep the connection open, never read or answer
     reset,           // close with RST (SO_LINGER 0) as soon as possible
     garbage_text,    // answer every request with an HTTP error page
-    garbage_binary,  // answer every request with random bytes
+    garbage_binary,  // answer every request with a negative frame length and random bytes
     wrong_type,      // answer every request with the RESP integer 42
     endless_line,    // answer with a 1 MiB line that never ends, then stall
   };
@@ -149,7 +149,9 @@ class hostile_server {
         if (m == mode::garbage_text) {
           answer = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\nContent-Length: 11\r\n\r\nbad request";
         } else if (m == mode::garbage_binary) {
-          for (int i = 0; i < 64; ++i) answer.push_back(static_cast<char>(random()));
+          // A negative 32-bit frame length first (ZooKeeper reads one), then noise.
+          answer = std::string("\x99\xbf\x50\x5b", 4);
+          for (int i = 0; i < 60; ++i) answer.push_back(static_cast<char>(random()));
         } else if (m == mode::wrong_type) {
           answer = ":42\r\n";
         } else {

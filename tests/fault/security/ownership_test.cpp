@@ -120,12 +120,12 @@ TEST(ownership, a_second_zk_client_cannot_steal) {
   a_second_client_cannot_steal(uri + "?session_timeout=2s", "zk");
 }
 
-// Runs `script` with the mutex's 8 keys on one master; the reply's integer or -1.
+// Runs `script` on one master with the mutex's key (the scripts name the
+// other keys after it); the reply's integer or -1.
 long long run_script(redisContext* raw, const std::string& name, const char* script,
                      const std::vector<std::string>& arguments) {
   const std::string prefix = "weft:lock:mutex:{" + name + "}:";
-  std::vector<std::string> argv{"EVAL", script, "8"};
-  for (const char* suffix : {"x", "s", "k", "q", "qt", "qs", "t", "v"}) argv.push_back(prefix + suffix);
+  std::vector<std::string> argv{"EVAL", script, "1", prefix + "x"};
   argv.insert(argv.end(), arguments.begin(), arguments.end());
   std::vector<const char*> pointers;
   std::vector<size_t> lengths;
