@@ -892,7 +892,12 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
                                        queued && handoff ? "1" : "0",
                                        handoff ? grant_ms + "|" + notify + "|" + floor + "|" + request.value
                                                : std::string()};
-    auto results = co_await eval_all(acquire_ref(), keys.declared, std::move(arguments), sent + options_.call_timeout);
+    // Redlock: an answer after the grant's validity is worthless, so no call
+    // waits longer (a master that is down would otherwise make every attempt
+    // wait out its reconnect backoff, up to a second, and come too late).
+    auto deadline = sent + options_.call_timeout;
+    if (options_.redlock) deadline = std::min(deadline, sent + ttl - drift(ttl));
+    auto results = co_await eval_all(acquire_ref(), keys.declared, std::move(arguments), deadline);
     if (handoff && results.size() == 1 && results[0] && results[0]->type == reply::kind::array &&
         results[0]->elements.size() == 2 && results[0]->elements[0].integer == 2) {
       // A hand-off granted it to us between our last call and this one.
