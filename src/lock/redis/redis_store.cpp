@@ -892,7 +892,12 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
                                        queued && handoff ? "1" : "0",
                                        handoff ? grant_ms + "|" + notify + "|" + floor + "|" + request.value
                                                : std::string()};
-    auto results = co_await eval_all(acquire_ref(), keys.declared, std::move(arguments), sent + options_.call_timeout);
+    // Redlock: an answer after the grant's validity is worthless, so no call
+    // waits longer (a master that is down would otherwise make every attempt
+    // wait out its reconnect backoff, up to a second, and come too late).
+    auto deadline = sent + options_.call_timeout;
+    if (options_.redlock) deadline = std::min(deadline, sent + ttl - drift(ttl));
+    auto results = co_await eval_all(acquire_ref(), keys.declared, std::move(arguments), deadline);
     if (handoff && results.size() == 1 && results[0] && results[0]->type == reply::kind::array &&
         results[0]->elements.size() == 2 && results[0]->elements[0].integer == 2) {
       // A hand-off granted it to us between our last call and this one.
@@ -923,17 +928,29 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
       }
     }
     const auto validity = ttl - (clock::now() - sent) - drift(ttl);
+    bool late = false;  // Redlock: the write-back ended after the grant's last safe instant
     if (granted >= quorum() && validity > std::chrono::nanoseconds(0)) {
       if (options_.redlock) {
         // Make every later quorum see this token: write it back to a majority.
+        // It must land while the grant still holds. A lease returned after its
+        // last safe instant would be dead on arrival: its keys may have expired,
+        // and another client may have taken, used and released the lock with a
+        // later (higher) token meanwhile, so this caller would start work with
+        // a token lower than one already released. (A call to a master that is
+        // down waits out its reconnect backoff, up to a second: longer than
+        // short TTLs.) Too late counts as a grant that came too late: give it
+        // back and go on waiting.
+        const auto last_safe =
+            sent + ttl - drift(ttl) - std::max<std::chrono::nanoseconds>(std::chrono::milliseconds(2), ttl / 50);
         std::vector<std::string> raise_keys{keys.t(), keys.k()};
         std::vector<std::string> raise_arguments{owner, std::to_string(token)};
         auto raised = co_await eval_all(raise_ref(), raise_keys, std::move(raise_arguments),
-                                        clock::now() + options_.call_timeout);
+                                        std::min(clock::now() + options_.call_timeout, last_safe), true);
         std::size_t ok = 0;
         for (auto& r : raised)
           if (r && !r->is_error()) ++ok;
-        if (ok < quorum()) {
+        late = clock::now() >= last_safe;
+        if (!late && ok < quorum()) {
           (void)co_await release_everywhere(keys, mode, owner, member, notify);
           outcome = fail(errc::unreachable, "acquired " + printable(request.name) +
                                                 " on a quorum but could not record its fencing token on a majority "
@@ -941,12 +958,14 @@ task<result<lease>> redis_store::acquire(acquire_request request, context ctx) {
           break;
         }
       }
-      note_token(keys.prefix, token);
-      auto held = std::make_shared<redis_lease>(self, keys, mode, owner, request.name, token, ttl, sent,
-                                                !notify.empty(), ttl);
-      held->start();
-      outcome = lease(std::move(held));
-      break;
+      if (!late) {
+        note_token(keys.prefix, token);
+        auto held = std::make_shared<redis_lease>(self, keys, mode, owner, request.name, token, ttl, sent,
+                                                  !notify.empty(), ttl);
+        held->start();
+        outcome = lease(std::move(held));
+        break;
+      }
     }
     if (granted > 0) {
       // A minority (or too late): give those grants back, keep our place in the queues.

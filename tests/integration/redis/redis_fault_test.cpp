@@ -300,6 +300,35 @@ TEST_F(redlock_faults, a_majority_down_fails_cleanly_without_a_grant) {
     EXPECT_EQ(servers_[i]->cli("EXISTS 'weft:lock:mutex:{" + name + "}:x'"), "0") << "node " << i;
 }
 
+// Calls to a master that is down wait out its reconnect backoff (doubling up
+// to a second). Neither the acquire round nor the token write-back may wait
+// past the grant's validity: a short-TTL lock must keep being granted, and
+// every lease acquire() returns must still be held on the live masters (a
+// lease returned after its keys expired could carry a token lower than that
+// of a client who took the lock meanwhile).
+TEST_F(redlock_faults, leases_are_still_held_when_returned_while_a_minority_is_down) {
+  auto name = unique_name("backoff");
+  servers_[0]->stop();
+  servers_[1]->stop();
+  auto store = open_or_fail(uri_);
+  ASSERT_TRUE(store);
+  const std::string key = "EXISTS 'weft:lock:mutex:{" + name + "}:x'";
+  runtime_.block_on([&]() -> task<void> {
+    std::uint64_t previous = 0;
+    for (int i = 0; i < 8; ++i) {
+      auto [ctx, cancel] = weft::with_timeout(context::background(), std::chrono::seconds(10));
+      auto held = co_await store->acquire(mutex_request(name, true, std::chrono::milliseconds(300)), ctx);
+      cancel();
+      EXPECT_TRUE(held) << "acquisition " << i << ": " << (held ? "" : std::string(held.error().message()));
+      if (!held) co_return;
+      for (int s : {2, 3, 4}) EXPECT_EQ(servers_[s]->cli(key), "1") << "acquisition " << i << ", master " << s;
+      EXPECT_GT(held->token(), previous);
+      previous = held->token();
+      (void)co_await held->release();
+    }
+  }());
+}
+
 TEST_F(redlock_faults, tokens_stay_monotonic_across_different_quorums) {
   auto name = unique_name("quorums");
   // One master's counter runs far ahead of the others (and of the clock).
