@@ -127,9 +127,14 @@ section=$(mktemp)
   done
   echo
   echo "The same with every client in its own process (its own 1-worker runtime and store;"
-  echo "\\`--only processes\\`, as issue 4 measures 8 contending processes): the hand-off no"
-  echo "longer waits for the other clients' work on one shared thread, only for the kernel"
-  echo "to schedule the next holder's process (on $(nproc) cores shared with redis-server)."
+  echo '`--only processes`, as issue 4 measures 8 contending processes): the hand-off no'
+  echo "longer waits for the other clients' work on one shared thread. On a loaded 2-core"
+  echo "machine (2026-11-27) both ways measured about 4.4-5 round trips: the shared thread is"
+  echo "not where the extra round trips go. What is left (not measured apart): the release's"
+  echo "hand-off branch runs about 12 commands inside Lua on the server (wake: queue head,"
+  echo "grant check, token, SET PX, dequeue, PUBLISH), the server serves the other waiters'"
+  echo "calls in between (29 commands per acquisition inside scripts), and the next holder's"
+  echo "thread must be woken by the kernel on cores shared with redis-server."
   echo
   echo "| processes | acquisitions/s | hand-off median µs | hand-off p99 µs | hand-off in round trips (median) | commands sent per acquisition |"
   echo "|---|---|---|---|---|---|"
