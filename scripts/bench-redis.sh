@@ -132,7 +132,9 @@ section=$(mktemp)
   echo "machine (2026-11-27) both ways measured about 4.4-5 round trips: the shared thread is"
   echo "not where the extra round trips go. What is left (not measured apart): the release's"
   echo "hand-off branch runs about 12 commands inside Lua on the server (wake: queue head,"
-  echo "grant check, token, SET PX, dequeue, PUBLISH), the server serves the other waiters'"
+  echo "grant check, token, SET PX, dequeue, PUBLISH; with 2 processes an FCALL averaged"
+  echo "11.5 µs of server time, INFO commandstats, against 0.3 µs for a SET: about a round trip"
+  echo "per hand-off spent inside Lua), the server serves the other waiters'"
   echo "calls in between (29 commands per acquisition inside scripts), and the next holder's"
   echo "thread must be woken by the kernel on cores shared with redis-server."
   echo
