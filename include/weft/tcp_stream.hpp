@@ -66,6 +66,10 @@ class tcp_stream {
   int fd_ = -1;
   std::uint64_t source_runtime_ = 0;
   std::uint64_t source_token_ = 0;
+  // The read-event count seen before the last read that drained the socket
+  // (EAGAIN or a short read); while it has not moved, the socket is known
+  // empty and a read parks without trying recv first.
+  std::uint64_t drained_at_ = UINT64_MAX;
 };
 
 }  // namespace weft

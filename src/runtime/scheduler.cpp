@@ -881,8 +881,18 @@ void scheduler::add_timer(timer_entry* entry) noexcept {
 }
 
 bool scheduler::cancel_timer(timer_entry* entry) noexcept {
-  std::lock_guard lock(timer_mutex_);
-  if (entry->heap_index == static_cast<std::size_t>(-1)) return false;
+  std::unique_lock lock(timer_mutex_);
+  if (entry->heap_index == static_cast<std::size_t>(-1)) {
+    // Already taken off the heap: if another thread runs its callback right
+    // now, wait for the end of it (the caller may destroy the entry next).
+    // From inside that callback (same thread) there is nothing to wait for.
+    while (firing_entry_ == entry && firing_thread_ != std::this_thread::get_id()) {
+      lock.unlock();
+      std::this_thread::yield();
+      lock.lock();
+    }
+    return false;
+  }
   heap_remove(entry->heap_index);
   entry->heap_index = static_cast<std::size_t>(-1);
   next_deadline_.store(timers_.empty() ? no_deadline_ns : timers_.front().deadline,
@@ -892,15 +902,26 @@ bool scheduler::cancel_timer(timer_entry* entry) noexcept {
 
 std::size_t scheduler::fire_due_timers(std::int64_t now) noexcept {
   if (next_deadline_.load(std::memory_order_acquire) > now) return 0;
-  std::lock_guard lock(timer_mutex_);
+  // Callbacks run with timer_mutex_ released, so they may add and cancel
+  // timers (a lease's lost() may release the lease). One thread fires at a
+  // time; a second caller leaves the due timers to it.
   driving_scope driving;
   std::size_t fired = 0;
+  std::unique_lock lock(timer_mutex_);
+  if (firing_entry_ != nullptr) return 0;
   while (!timers_.empty() && timers_.front().deadline <= now) {
     timer_entry* entry = timers_.front().entry;
     heap_remove(0);
     entry->heap_index = static_cast<std::size_t>(-1);
-    entry->on_fire(entry);
+    next_deadline_.store(timers_.empty() ? no_deadline_ns : timers_.front().deadline,
+                         std::memory_order_seq_cst);
+    firing_entry_ = entry;
+    firing_thread_ = std::this_thread::get_id();
+    lock.unlock();
+    entry->on_fire(entry);  // may free the entry: not touched after this
     ++fired;
+    lock.lock();
+    firing_entry_ = nullptr;
   }
   next_deadline_.store(timers_.empty() ? no_deadline_ns : timers_.front().deadline,
                        std::memory_order_seq_cst);

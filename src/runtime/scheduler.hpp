@@ -289,6 +289,8 @@ class scheduler {
   alignas(64) std::mutex timer_mutex_;
   std::vector<timer_node> timers_;
   std::uint64_t timer_sequence_ = 0;
+  timer_entry* firing_entry_ = nullptr;  // whose callback runs now (unlocked)
+  std::thread::id firing_thread_;
   std::atomic<std::int64_t> next_deadline_{INT64_MAX};
   std::atomic<std::int64_t> virtual_now_{0};
 

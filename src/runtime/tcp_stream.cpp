@@ -73,7 +73,8 @@ tcp_stream::tcp_stream(tcp_stream&& other) noexcept
       registering_(other.registering_.exchange(false)),
       fd_(std::exchange(other.fd_, -1)),
       source_runtime_(std::exchange(other.source_runtime_, 0)),
-      source_token_(std::exchange(other.source_token_, 0)) {}
+      source_token_(std::exchange(other.source_token_, 0)),
+      drained_at_(std::exchange(other.drained_at_, UINT64_MAX)) {}
 
 tcp_stream& tcp_stream::operator=(tcp_stream&& other) noexcept {
   if (this != &other) {
@@ -83,6 +84,7 @@ tcp_stream& tcp_stream::operator=(tcp_stream&& other) noexcept {
     fd_ = std::exchange(other.fd_, -1);
     source_runtime_ = std::exchange(other.source_runtime_, 0);
     source_token_ = std::exchange(other.source_token_, 0);
+    drained_at_ = std::exchange(other.drained_at_, UINT64_MAX);
   }
   return *this;
 }
@@ -93,6 +95,7 @@ void tcp_stream::close() noexcept {
   if (source_.exchange(nullptr) != nullptr)
     detail::io_close_source_if_alive(source_runtime_, fd_, source_token_);
   registering_.store(false);
+  drained_at_ = UINT64_MAX;
   if (fd_ >= 0) ::close(std::exchange(fd_, -1));
 }
 
@@ -180,11 +183,23 @@ task<result<std::size_t>> tcp_stream::read_until(std::span<std::byte> buffer,
     const bool source = use_source();
     detail::scheduler* owner = source ? source_.load(std::memory_order_relaxed) : nullptr;
     const std::uint64_t observed = source ? owner->io_source_events(source_token_, false) : 0;
-    const ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), 0);
-    if (n >= 0) co_return static_cast<std::size_t>(n);
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK)
-      co_return fail(errc::io, std::string("tcp read failed: ") + std::strerror(errno));
+    // No event since a read found the socket empty: nothing came since (the
+    // edge of anything that did is still pending and wakes the park below).
+    // Saves a recv that would fail with EAGAIN on every request/reply turn.
+    const bool known_empty = source && observed == drained_at_;
+    if (!known_empty) {
+      const ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), 0);
+      if (n > 0) {
+        // A short read emptied the receive queue.
+        drained_at_ = static_cast<std::size_t>(n) < buffer.size() && source ? observed : UINT64_MAX;
+        co_return static_cast<std::size_t>(n);
+      }
+      if (n == 0) co_return std::size_t{0};
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        co_return fail(errc::io, std::string("tcp read failed: ") + std::strerror(errno));
+      if (source) drained_at_ = observed;
+    }
     // (Not a ?: of two co_awaits: GCC 12 miscompiles that.)
     result<void> ready;
     if (source) {

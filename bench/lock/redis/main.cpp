@@ -11,7 +11,13 @@
 // Contended cases: N clients (each its own store and connections) on one lock:
 // throughput, hand-off latency from release() to the next grant, and Redis
 // commands per acquisition from INFO commandstats.
+//   --only processes [--clients N]: the same, but each client is its own
+//   process with its own 1-worker runtime (as in issue 4's 8-process case), so
+//   the hand-off does not wait for the other clients' work on a shared thread.
 #include <hiredis/hiredis.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -21,7 +27,9 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <new>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "connection.hpp"
@@ -114,6 +122,104 @@ weft::lock::acquire_request request(const std::string& name) {
   return r;
 }
 
+// Hand-off between processes: every client is a forked process with its own
+// runtime (1 worker) and store; they share only this mapping.
+struct process_board {
+  std::atomic<long long> released_at{0};  // steady ns when the last holder called release()
+  std::atomic<long long> acquisitions{0};
+  std::atomic<int> ready{0};
+  std::atomic<int> start{0};
+  std::atomic<int> stop{0};
+  std::atomic<long long> sample_count{0};
+  static constexpr long long capacity = 1 << 20;
+  double samples[capacity];
+};
+
+int contended_processes(const std::string& uri, const std::string& host, int port, int clients, double seconds) {
+  void* memory = mmap(nullptr, sizeof(process_board), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) {
+    std::perror("mmap");
+    return 71;
+  }
+  auto* board = new (memory) process_board;
+  const std::string name = "bench-processes-" + std::to_string(clients);
+  std::vector<pid_t> children;
+  for (int i = 0; i < clients; ++i) {
+    pid_t pid = fork();
+    if (pid < 0) {
+      std::perror("fork");
+      return 71;
+    }
+    if (pid == 0) {
+      int code = 0;
+      {
+        weft::runtime rt(weft::runtime_options{.workers = 1});
+        auto store = weft::lock::open(uri);
+        if (!store) _exit(69);
+        rt.block_on([&]() -> weft::task<void> {
+          auto held = co_await (*store)->acquire(request(name + "-warm"), weft::context::background());
+          if (held) (void)co_await held->release();
+          board->ready.fetch_add(1);
+          while (board->start.load() == 0) co_await weft::sleep_for(100us);
+          while (board->stop.load() == 0) {
+            auto got = co_await (*store)->acquire(request(name), weft::context::background());
+            if (!got) {
+              std::fprintf(stderr, "acquire failed: %s\n", std::string(got.error().message()).c_str());
+              code = 70;
+              co_return;
+            }
+            auto now = steady::now().time_since_epoch().count();
+            auto previous = board->released_at.exchange(0);
+            if (previous != 0) {
+              auto at = board->sample_count.fetch_add(1);
+              if (at < process_board::capacity) board->samples[at] = static_cast<double>(now - previous) / 1000.0;
+            }
+            board->acquisitions.fetch_add(1);
+            board->released_at.store(steady::now().time_since_epoch().count());
+            (void)co_await got->release();
+          }
+        }());
+      }
+      std::fflush(stdout);
+      _exit(code);
+    }
+    children.push_back(pid);
+  }
+  while (board->ready.load() < clients) std::this_thread::sleep_for(1ms);
+  auto before = command_stats(host, port);
+  auto started = steady::now();
+  board->start.store(1);
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  board->stop.store(1);
+  int failed = 0;
+  for (pid_t pid : children) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed;
+  }
+  double elapsed = std::chrono::duration<double>(steady::now() - started).count();
+  auto after = command_stats(host, port);
+  if (failed) {
+    std::fprintf(stderr, "%d client processes failed\n", failed);
+    return 70;
+  }
+  long long sent = 0;
+  for (auto& [cmd, calls] : after) {
+    if (cmd == "fcall" || cmd == "evalsha" || cmd == "eval" || cmd == "ping" || cmd == "subscribe")
+      sent += calls - (before.count(cmd) ? before[cmd] : 0);
+  }
+  const long long count = std::min(board->sample_count.load(), process_board::capacity);
+  auto h = summarize(std::vector<double>(board->samples, board->samples + count));
+  const long long n = board->acquisitions.load();
+  std::printf("processes_%d_throughput %.0f acquisitions/s\n", clients, static_cast<double>(n) / elapsed);
+  std::printf("processes_%d_handoff_median %.2f us\nprocesses_%d_handoff_p99 %.2f us\n", clients, h.median_us,
+              clients, h.p99_us);
+  std::printf("processes_%d_commands_sent %.2f per acquisition\n", clients,
+              n ? static_cast<double>(sent) / static_cast<double>(n) : 0.0);
+  munmap(memory, sizeof(process_board));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -127,13 +233,17 @@ int main(int argc, char** argv) {
   int per_round = 500;
   double seconds = 3;
   std::string only;
+  int clients_arg = 8;
   for (int i = 3; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--rounds")) rounds = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--per-round")) per_round = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--seconds")) seconds = std::atof(argv[i + 1]);
     if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
+    if (!std::strcmp(argv[i], "--clients")) clients_arg = std::atoi(argv[i + 1]);
   }
   const std::string uri = "redis://" + host + ":" + std::to_string(port);
+  // Forks before any runtime thread exists.
+  if (only == "processes") return contended_processes(uri, host, port, clients_arg, seconds);
   int worker_count = std::getenv("WEFT_BENCH_WORKERS") ? std::atoi(std::getenv("WEFT_BENCH_WORKERS")) : 2;
   // Created only when a runtime case runs, so that the synchronous cases can
   // also be measured in a process without idle runtime threads (--only floor).

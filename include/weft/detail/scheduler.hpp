@@ -26,9 +26,9 @@ scheduler* current_scheduler() noexcept;
 void schedule(scheduler* s, std::coroutine_handle<> h) noexcept;
 
 // An intrusive timer. The owner keeps it alive until it fired or was
-// cancelled. on_fire runs on a runtime thread with the timer lock held:
-// it must be short and must not block, add or cancel timers (typically a
-// CAS and a schedule()).
+// cancelled. on_fire runs on a runtime thread, without the timer lock: it
+// must be short and must not block, but it may add and cancel timers (its
+// own included; cancel_timer then returns false at once).
 struct timer_entry {
   clock::time_point deadline{};
   void (*on_fire)(timer_entry*) noexcept = nullptr;
@@ -41,7 +41,8 @@ void add_timer(scheduler* s, timer_entry* t) noexcept;
 
 // Disarms `t`. Returns true when it was removed before firing; false when it
 // has already fired. Either way, once this returns on_fire is not running
-// and will not run, so the entry may be destroyed. O(log n).
+// (unless this is called from that on_fire) and will not run, so the entry
+// may be destroyed. O(log n).
 bool cancel_timer(scheduler* s, timer_entry* t) noexcept;
 
 }  // namespace weft::detail

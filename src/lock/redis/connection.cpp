@@ -9,14 +9,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <charconv>
 #include <cstring>
+#include <span>
 #include <thread>
 #include <utility>
 
 #include "io_glue.hpp"
+#include "weft/tcp_stream.hpp"
 
 namespace weft::lock::redis_detail {
 namespace {
@@ -84,6 +87,10 @@ std::string errno_text(int code) { return std::strerror(code); }
 // observer needs pushes (see start_reading).
 struct connection::link : std::enable_shared_from_this<connection::link> {
   int fd = -1;
+  // Owns `fd`. Reads go through it: it keeps one persistent edge-triggered
+  // epoll registration per socket, so a round trip costs no epoll_ctl.
+  weft::tcp_stream stream;
+  char read_buffer[16384];  // used by the one task reading at a time
   std::string describe;
   bool subscriber = false;
   std::function<void(std::string_view, std::string_view)> on_push;
@@ -114,7 +121,6 @@ struct connection::link : std::enable_shared_from_this<connection::link> {
   }
 
   ~link() {
-    if (fd >= 0) ::close(fd);
     if (parser) redisReaderFree(parser);
   }
 
@@ -211,22 +217,27 @@ struct connection::link : std::enable_shared_from_this<connection::link> {
     }
   };
 
-  // Reads and parses everything available. With `mutex` held.
-  void read_available_locked(harvest& out) {
-    char buffer[16384];
-    for (;;) {
-      ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-      if (n > 0) {
-        redisReaderFeed(parser, buffer, static_cast<std::size_t>(n));
-        if (static_cast<std::size_t>(n) == sizeof buffer) continue;
-        break;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      out.failed = fail_locked(error(errc::unreachable,
-                                     n == 0 ? "redis " + describe + " closed the connection"
-                                            : "reading from redis " + describe + " failed: " + errno_text(errno)));
-      break;
+  error read_error(const error& why) const {
+    if (why.code() == errc::timeout) return why;
+    return error(errc::unreachable, "reading from redis " + describe + " failed: " + std::string(why.message()));
+  }
+
+  // Waits until the socket has bytes (or `deadline`), then reads what is
+  // there into read_buffer. Only the task that is reading calls it.
+  task<result<std::size_t>> read_some(clock::time_point deadline) {
+    std::span<std::byte> into(reinterpret_cast<std::byte*>(read_buffer), sizeof read_buffer);
+    if (deadline == clock::time_point::max()) co_return co_await stream.read(into);
+    const auto left = std::max<clock::duration>(deadline - clock::now(), clock::duration::zero());
+    co_return co_await stream.read(into, left);
+  }
+
+  // Parses the `got` bytes just read (0: the server closed the connection)
+  // and every reply they complete. With `mutex` held.
+  void parse_locked(std::size_t got, harvest& out) {
+    if (got > 0) {
+      redisReaderFeed(parser, read_buffer, got);
+    } else {
+      out.failed = fail_locked(error(errc::unreachable, "redis " + describe + " closed the connection"));
     }
     for (;;) {
       void* raw = nullptr;
@@ -283,14 +294,14 @@ struct connection::link : std::enable_shared_from_this<connection::link> {
         }
         continue;  // handed the reading (or a stray wake-up): try to lead
       }
-      auto ready = co_await wait_readable(self->fd, deadline);
+      auto ready = co_await self->read_some(deadline);
       harvest got;
       std::shared_ptr<parking> next;
       bool leaving = false;
       {
         std::lock_guard guard(self->mutex);
-        if (ready) self->read_available_locked(got);
-        else if (ready.error().code() != errc::timeout) got.failed = self->fail_locked(ready.error());
+        if (ready) self->parse_locked(*ready, got);
+        else if (ready.error().code() != errc::timeout) got.failed = self->fail_locked(self->read_error(ready.error()));
         self->reading = false;
         leaving = !ready || self->broken.load() || clock::now() >= deadline;
       }
@@ -316,13 +327,13 @@ struct connection::link : std::enable_shared_from_this<connection::link> {
   // ends when the link is shut down (stop_reading) or fails.
   static task<void> read_loop(std::shared_ptr<link> self) {
     for (;;) {
-      auto ready = co_await wait_readable(self->fd, clock::time_point::max());
+      auto ready = co_await self->read_some(clock::time_point::max());
       harvest got;
       bool stop = false;
       {
         std::lock_guard guard(self->mutex);
-        if (!ready) got.failed = self->fail_locked(ready.error());
-        else self->read_available_locked(got);
+        if (!ready) got.failed = self->fail_locked(self->read_error(ready.error()));
+        else self->parse_locked(*ready, got);
         stop = self->broken.load();
         if (stop) {
           self->reading = false;
@@ -386,7 +397,7 @@ struct connection::link : std::enable_shared_from_this<connection::link> {
         call->slot.reset();
         continue;  // handed the reading over: lead
       }
-      auto ready = co_await wait_readable(self->fd, wait_until);
+      auto ready = co_await self->read_some(wait_until);
       harvest got;
       std::shared_ptr<parking> next;
       {
@@ -395,9 +406,9 @@ struct connection::link : std::enable_shared_from_this<connection::link> {
           got.failed = self->fail_locked(ready.error().code() == errc::timeout
                                              ? error(errc::timeout, "redis " + self->describe + " did not answer " +
                                                                         std::string(what) + " in time")
-                                             : ready.error());
+                                             : self->read_error(ready.error()));
         } else {
-          self->read_available_locked(got);
+          self->parse_locked(*ready, got);
         }
         self->reading = false;
         bool mine_done = std::find(got.answered.begin(), got.answered.end(), call) != got.answered.end() ||
@@ -706,6 +717,7 @@ task<result<std::shared_ptr<connection::link>>> connection::open_link(clock::tim
     }
     auto l = std::make_shared<link>();
     l->fd = fd;
+    l->stream = weft::tcp_stream(fd);
     l->describe = name;
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

@@ -242,6 +242,41 @@ TEST(tcp_stream, connects_writes_and_reads_over_loopback) {
   EXPECT_EQ(echoed, std::string(100'000, 'w'));
 }
 
+// After a read that empties the socket, the next read parks without trying
+// recv: a reply that arrives before that read (its epoll edge seen or not yet
+// seen by the poller) or after it must still be read, turn after turn.
+TEST(tcp_stream, request_reply_turns_never_miss_a_reply_after_a_drained_read) {
+  runtime rt({.workers = 1});
+  echo_server server;
+  const int turns = rt.block_on([&]() -> task<int> {
+    auto connection = co_await tcp_stream::connect("127.0.0.1", server.port, 2s);
+    EXPECT_TRUE(connection);
+    if (!connection) co_return 0;
+    std::array<std::byte, 64> buffer{};
+    int done = 0;
+    for (int i = 0; i < 600; ++i) {
+      const std::string request = "turn " + std::to_string(i);
+      auto wrote = co_await connection->write_all(std::as_bytes(std::span(request)), 5s);
+      EXPECT_TRUE(wrote);
+      if (!wrote) break;
+      // Every third turn the reply lands (and the poller may see its edge)
+      // before the read starts.
+      if (i % 3 == 0) co_await sleep_for(200us);
+      std::string reply;
+      while (reply.size() < request.size()) {
+        auto n = co_await connection->read(buffer, 5s);
+        EXPECT_TRUE(n);
+        if (!n || *n == 0) co_return done;
+        reply.append(reinterpret_cast<const char*>(buffer.data()), *n);
+      }
+      EXPECT_EQ(reply, request);
+      ++done;
+    }
+    co_return done;
+  }());
+  EXPECT_EQ(turns, 600);
+}
+
 TEST(tcp_stream, read_returns_zero_when_the_peer_closes) {
   runtime rt({.workers = 2});
   echo_server server;

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -123,6 +124,85 @@ TEST(timers, cancel_after_firing_returns_false) {
     EXPECT_FALSE(detail::cancel_timer(detail::current_scheduler(), &timer));
   }());
   EXPECT_EQ(fired.load(), 1);
+}
+
+// A lease's lost() callback may release the lease, which cancels and arms
+// timers: a timer callback must be able to do both without deadlocking.
+struct rearming_timer : detail::timer_entry {
+  detail::timer_entry* victim = nullptr;
+  counting_timer* follow_up = nullptr;
+  std::atomic<int>* cancelled_victim = nullptr;
+  std::atomic<int>* cancelled_self = nullptr;
+};
+
+TEST(timers, timer_callback_may_cancel_and_arm_timers) {
+  runtime rt({.workers = 1});
+  std::atomic<int> victim_fired{0};
+  std::atomic<int> follow_up_fired{0};
+  std::atomic<int> cancelled_victim{0};
+  std::atomic<int> cancelled_self{0};
+  rt.block_on([&]() -> task<> {
+    counting_timer victim;
+    victim.fired = &victim_fired;
+    victim.deadline = clock::now() + 200ms;
+    victim.on_fire = [](detail::timer_entry* e) noexcept {
+      static_cast<counting_timer*>(e)->fired->fetch_add(1);
+    };
+    counting_timer follow_up;
+    follow_up.fired = &follow_up_fired;
+    follow_up.on_fire = victim.on_fire;
+    rearming_timer first;
+    first.victim = &victim;
+    first.follow_up = &follow_up;
+    first.cancelled_victim = &cancelled_victim;
+    first.cancelled_self = &cancelled_self;
+    first.deadline = clock::now() + 5ms;
+    first.on_fire = [](detail::timer_entry* e) noexcept {
+      auto* self = static_cast<rearming_timer*>(e);
+      detail::scheduler* s = detail::current_scheduler();
+      if (detail::cancel_timer(s, self->victim)) self->cancelled_victim->fetch_add(1);
+      if (!detail::cancel_timer(s, self)) self->cancelled_self->fetch_add(1);  // already fired
+      self->follow_up->deadline = clock::now() + 5ms;
+      detail::add_timer(s, self->follow_up);
+    };
+    detail::scheduler* s = detail::current_scheduler();
+    detail::add_timer(s, &victim);
+    detail::add_timer(s, &first);
+    co_await sleep_for(100ms);
+    EXPECT_FALSE(detail::cancel_timer(s, &follow_up));  // it fired
+    EXPECT_FALSE(detail::cancel_timer(s, &victim));     // the callback removed it
+  }());
+  EXPECT_EQ(cancelled_victim.load(), 1);
+  EXPECT_EQ(cancelled_self.load(), 1);
+  EXPECT_EQ(victim_fired.load(), 0);
+  EXPECT_EQ(follow_up_fired.load(), 1);
+}
+
+struct slow_timer : detail::timer_entry {
+  std::atomic<int> state{0};  // 1: callback started, 2: callback ended
+};
+
+TEST(timers, cancel_from_another_thread_waits_for_a_running_callback) {
+  runtime rt({.workers = 2});
+  rt.block_on([&]() -> task<> {
+    auto timer = std::make_unique<slow_timer>();
+    timer->deadline = clock::now() + 1ms;
+    timer->on_fire = [](detail::timer_entry* e) noexcept {
+      auto* self = static_cast<slow_timer*>(e);
+      self->state.store(1);
+      std::this_thread::sleep_for(30ms);
+      self->state.store(2);
+    };
+    detail::scheduler* s = detail::current_scheduler();
+    detail::add_timer(s, timer.get());
+    std::thread other([&] {
+      while (timer->state.load() == 0) std::this_thread::yield();
+      EXPECT_FALSE(detail::cancel_timer(s, timer.get()));
+      EXPECT_EQ(timer->state.load(), 2);  // returned only after the callback ended
+    });
+    while (timer->state.load() != 2) co_await sleep_for(1ms);
+    other.join();
+  }());
 }
 
 TEST(timers, many_timers_all_fire) {
