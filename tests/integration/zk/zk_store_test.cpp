@@ -462,10 +462,11 @@ TEST(zk_store, an_expired_session_loses_its_leases_and_the_store_reconnects) {
   // twin's close is lost with its connection: try again.
   //
   // The twin is closed only once its watcher has seen its latest state: the
-  // C client's completion thread stops at zookeeper_close and frees nothing
-  // still queued, so a session event (CONNECTED, or CONNECTING when our
-  // client takes the connection back) queued just before the close leaked
-  // 352 bytes under LeakSanitizer in about 1 run in 12.
+  // C client's completion thread stops at zookeeper_close and nothing frees
+  // what is still queued, so the session event the twin queues when our
+  // client takes the connection back ("failed while receiving a server
+  // response") leaked 352 bytes under LeakSanitizer in about 1 run in 6 when
+  // it came while the completion thread was busy at the close.
   std::atomic<int> twin_seen{0};  // the last session state its watcher saw
   const watcher_fn twin_watcher = [](zhandle_t*, int type, int state, const char*, void* context) {
     if (type == ZOO_SESSION_EVENT) static_cast<std::atomic<int>*>(context)->store(state);
