@@ -1,5 +1,6 @@
 #include "zk_session.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -394,14 +395,19 @@ void session::unwatch_lease(std::uint64_t id) noexcept {
 }
 
 void session::watch_node(const std::string& path, std::int64_t owner) {
+  // Not sent now: the watchdog sends it once the entry has been queued or
+  // held for holder_watch_delay() (release_node before that forgets it).
   auto watch = std::make_shared<node_watch>();
   watch->owner = owner;
-  watch->in_flight = true;
-  {
-    std::lock_guard lock(mutex_);
-    node_watches_[path] = watch;
-  }
-  arm_node(path, watch);
+  watch->due = steady::now() + holder_watch_delay();
+  std::lock_guard lock(mutex_);
+  node_watches_[path] = std::move(watch);
+  // No wake-up needed: the watchdog never sleeps longer than its tick, and
+  // the tick is never longer than the delay (see watchdog_loop).
+}
+
+std::chrono::milliseconds session::holder_watch_delay() const noexcept {
+  return std::min<std::chrono::milliseconds>(std::chrono::milliseconds(100), session_timeout() / 10);
 }
 
 void session::hold_node(const std::string& path, lost_callback on_lost) {
@@ -440,6 +446,22 @@ std::size_t session::node_watch_count() {
   return node_watches_.size();
 }
 
+std::size_t session::armed_node_watch_count() {
+  std::lock_guard lock(mutex_);
+  std::size_t armed = 0;
+  for (auto& [path, watch] : node_watches_) armed += watch->armed ? 1 : 0;
+  return armed;
+}
+
+steady::time_point session::next_arm_locked(steady::time_point limit) const {
+  for (auto& [path, watch] : node_watches_) {
+    if (!watch->armed && !watch->in_flight && !watch->released && watch->gone.empty() && watch->due < limit) {
+      limit = watch->due;
+    }
+  }
+  return limit;
+}
+
 void session::node_answer(const std::string& path, const std::shared_ptr<node_watch>& watch, int rc,
                           const Stat* stat) {
   lost_callback lost;
@@ -454,8 +476,10 @@ void session::node_answer(const std::string& path, const std::shared_ptr<node_wa
       return;
     }
     if (is_connection_error(rc)) {
-      // No watch was set: the watchdog arms it again once reconnected.
+      // No watch was set: the watchdog arms it again once reconnected (not
+      // before a delay, so a connection that keeps failing is not spun on).
       if (watch->released) node_watches_.erase(it);
+      else watch->due = steady::now() + holder_watch_delay();
       return;
     }
     if (rc == ZOK || rc == ZNONODE) {
@@ -511,12 +535,14 @@ void session::arm_node(const std::string& path, const std::shared_ptr<node_watch
 }
 
 void session::arm_pending_nodes() {
-  // Called by the watchdog, connected, without mutex_ held.
+  // Called by the watchdog, connected, without mutex_ held. Sends the
+  // watches that are due, and those lost with a connection (due long ago).
   std::vector<std::pair<std::string, std::shared_ptr<node_watch>>> todo;
   {
     std::lock_guard lock(mutex_);
+    const auto now = steady::now();
     for (auto& [path, watch] : node_watches_) {
-      if (!watch->armed && !watch->in_flight && !watch->released && watch->gone.empty()) {
+      if (!watch->armed && !watch->in_flight && !watch->released && watch->gone.empty() && watch->due <= now) {
         watch->in_flight = true;
         todo.emplace_back(path, watch);
       }
@@ -737,9 +763,12 @@ void session::watchdog_loop() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     const auto timeout = session_timeout();
+    // The tick is at most min(100 ms, timeout / 20), never longer than
+    // holder_watch_delay(), so a watch added while we sleep is seen in time.
     const auto tick = std::clamp<steady::duration>(timeout / 20, std::chrono::milliseconds(5),
                                                    std::chrono::milliseconds(100));
-    watchdog_wake_.wait_for(lock, tick);
+    const auto next_tick = steady::now() + tick;
+    watchdog_wake_.wait_until(lock, state() == connection_state::connected ? next_arm_locked(next_tick) : next_tick);
     if (stopping_) break;
     if (expired_pending_) {
       expired_pending_ = false;

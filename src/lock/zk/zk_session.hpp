@@ -18,7 +18,9 @@
 // third of the timeout so a healthy session never comes close. Expiry, an
 // authentication failure and closing mark leases lost at once.
 // A lease is also lost alone when the holder watch on its own node reports
-// the node deleted or no longer this session's (watch_node/hold_node).
+// the node deleted or no longer this session's (watch_node/hold_node); that
+// watch is sent holder_watch_delay() after the node's create, so a short
+// hold costs no extra request.
 //
 // Thread-safety: all members are thread-safe.
 #pragma once
@@ -168,21 +170,32 @@ class session : public std::enable_shared_from_this<session> {
   void unwatch_lease(std::uint64_t id) noexcept;
 
   // Holder watches: every entry node this session creates is watched (a
-  // getData with a watch, sent without waiting for its answer) from just
-  // after its create until the server reports it deleted, so a holder hears
-  // at once when another client deletes its node. getData, not exists: on a
-  // missing node it leaves no watch behind.
-  //   watch_node: right after the create answered (owner: its ephemeralOwner).
+  // getData with a watch, not waited for) once it has been queued or held
+  // for holder_watch_delay(), until the server reports it deleted, so a
+  // holder hears when another client deletes its node. Armed late, not at
+  // the create: a short hold (released before the delay) costs no request
+  // and no echo; a node deleted before the watch is armed is still reported,
+  // by the getData's answer (ZNONODE, or an owner that is not us), so the
+  // delay only bounds how late a foreign deletion is detected. getData, not
+  // exists: on a missing node it leaves no watch behind.
+  //   watch_node: right after the create answered (owner: its ephemeralOwner);
+  //     the watchdog arms it holder_watch_delay() later.
   //   hold_node: a lease now holds it; on_lost runs once when the node is
   //     deleted, or its owner or session is no longer `owner` (at once if
   //     that happened already). Our own data change re-arms the watch.
   //   release_node: we delete it ourselves (release, abandon): no on_lost;
+  //     not armed yet: forgotten at once (no request was sent); otherwise
   //     the entry goes when the server's deletion event (or answer) arrives.
   void watch_node(const std::string& path, std::int64_t owner);
   void hold_node(const std::string& path, lost_callback on_lost);
   void release_node(const std::string& path) noexcept;
+  // min(100 ms, session timeout / 10): how long an entry is queued or held
+  // before its holder watch is sent.
+  std::chrono::milliseconds holder_watch_delay() const noexcept;
   // Entries still tracked (for tests: back to zero once released nodes are gone).
   std::size_t node_watch_count();
+  // Entries whose watch the server holds now (for tests).
+  std::size_t armed_node_watch_count();
 
   // Counters for the benchmark: requests sent for tasks (the watchdog's
   // liveness probes are not counted), and watch notifications received.
@@ -214,6 +227,8 @@ class session : public std::enable_shared_from_this<session> {
   struct node_watch;
   void arm_node(const std::string& path, const std::shared_ptr<node_watch>& watch);
   void arm_pending_nodes();
+  // The earliest due time of a watch not sent yet, or `limit`. mutex_ held.
+  std::chrono::steady_clock::time_point next_arm_locked(std::chrono::steady_clock::time_point limit) const;
   void node_answer(const std::string& path, const std::shared_ptr<node_watch>& watch, int rc, const Stat* stat);
 
   static void watcher(zhandle_t* zh, int type, int state, const char* path, void* context);
@@ -263,6 +278,7 @@ class session : public std::enable_shared_from_this<session> {
   std::vector<std::shared_ptr<orphan>> orphans_;
   struct node_watch {
     std::int64_t owner = 0;
+    std::chrono::steady_clock::time_point due{};  // when to send the watch
     bool armed = false;      // the server holds our watch on the node
     bool in_flight = false;  // a getData + watch is on its way
     bool released = false;   // we delete it ourselves: never on_lost

@@ -445,9 +445,10 @@ task<result<lease>> zk_store::acquire(acquire_request request, context ctx) {
     const std::string own = path.substr(path.rfind('/') + 1);
     const std::int64_t owner = (*made)->stat.ephemeralOwner;
     const std::uint64_t token = static_cast<std::uint64_t>((*made)->stat.czxid);
-    // The holder watch on our own node, sent now without waiting for its
-    // answer: the acquisition's round trips stay as they were, and a waiter
-    // is already watching its node when it is granted.
+    // The holder watch on our own node: the session sends it (not waited
+    // for) once the entry has been queued or held for holder_watch_delay(),
+    // so a short uncontended hold costs no extra request, and a waiter that
+    // queued that long is already watching its node when it is granted.
     session_->watch_node(path, owner);
 
     bool watch_children = false;
