@@ -619,7 +619,9 @@ TEST(zk_fault, a_node_deleted_while_its_holder_is_disconnected_fires_lost_on_rec
   ASSERT_TRUE(first) << first.error().message();
   ASSERT_TRUE(second) << second.error().message();
   const std::int64_t session_before = victim_session->session_id();
-  std::this_thread::sleep_for(200ms);  // both holder watches armed
+  // Both holder watches armed (holder_watch_delay() after each create).
+  for (int i = 0; i < 1000 && victim_session->armed_node_watch_count() != 2; ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_EQ(victim_session->armed_node_watch_count(), 2u) << "the holder watches were never armed";
 
   // Every packet the victim sends to member 1 is answered with a reset: its
   // connection breaks at once and it cannot reconnect until the rule goes.

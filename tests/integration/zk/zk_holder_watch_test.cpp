@@ -108,6 +108,13 @@ task<result<lease>> acquire_bounded(Acquire acquire) {
   co_return got;
 }
 
+// Waits (at most lost_bound) until the session's server holds `count` of
+// our holder watches (armed holder_watch_delay() after each create).
+task<bool> armed_within_bound(session& s, std::size_t count) {
+  for (int i = 0; i < 1000 && s.armed_node_watch_count() != count; ++i) co_await sleep_for(5ms);
+  co_return s.armed_node_watch_count() == count;
+}
+
 void expect_deleted_reason(const lease& held) {
   const std::string reason = held.lost_reason();
   EXPECT_NE(reason.find("was deleted while held: another ZooKeeper client deleted it"), std::string::npos) << reason;
@@ -279,13 +286,14 @@ TEST(zk_holder_watch, a_permit_that_rewrote_its_node_still_hears_its_deletion) {
       });
     });
     co_await sleep_for(200ms);
+    auto s = session_of(store);
+    EXPECT_TRUE(co_await armed_within_bound(*s, 1)) << "the queued entry's holder watch was never armed";
     auto later = go([&]() -> task<result<lease>> {
       co_return co_await acquire_bounded([&](const context& ctx) {
         return semaphore::make(other, name, 2).value().acquire(ctx);
       });
     });
     co_await sleep_for(200ms);
-    auto s = session_of(store);
     const auto holder_events = s->holder_notifications();
     EXPECT_TRUE(co_await first->release());
     auto held = co_await std::move(mine);
@@ -295,6 +303,7 @@ TEST(zk_holder_watch, a_permit_that_rewrote_its_node_still_hears_its_deletion) {
     for (int i = 0; i < 200 && s->holder_notifications() == holder_events; ++i) co_await sleep_for(10ms);
     EXPECT_EQ(s->holder_notifications() - holder_events, 1u);
     co_await sleep_for(300ms);  // the watchdog arms the watch again
+    EXPECT_TRUE(co_await armed_within_bound(*s, 1)) << "the watch was not armed again after the rewrite";
     EXPECT_FALSE(held->is_lost()) << held->lost_reason();
     EXPECT_EQ(raw.delete_entry("semaphore", name, held->token()), ZOK);
     EXPECT_TRUE(co_await lost_within_bound(*held)) << "the watch was not armed again after the rewrite";
@@ -342,6 +351,80 @@ TEST(zk_holder_watch, a_deleted_leader_node_fires_lost_and_the_next_candidate_le
       EXPECT_TRUE(co_await next->release());
     }
     (void)co_await lead->release();
+  }());
+}
+
+// The holder watch is armed lazily: a lease held past holder_watch_delay()
+// has it (create + getChildren + getData, then the delete: 4 requests in
+// all), and its deletion by another client fires lost().
+TEST(zk_holder_watch, a_lease_held_past_the_delay_arms_its_watch_with_one_request_and_hears_its_deletion) {
+  runtime rt(two_workers());
+  auto store = open_or_fail(standalone_uri("session_timeout=10s"));
+  ASSERT_NE(store, nullptr);
+  auto s = session_of(store);
+  ASSERT_NE(s, nullptr);
+  raw_client raw;
+  ASSERT_TRUE(raw.connected());
+  const std::string name = unique_name("held-past-delay");
+  EXPECT_EQ(s->holder_watch_delay(), 100ms);  // min(100 ms, 10 s / 10)
+  rt.block_on([&]() -> task<void> {
+    auto m = mutex::make(store, name).value();
+    auto warm = co_await m.lock(context{});  // creates the parent nodes once
+    EXPECT_TRUE(warm);
+    if (!warm) co_return;
+    EXPECT_TRUE(co_await warm->release());
+    for (int i = 0; i < 500 && s->node_watch_count() != 0; ++i) co_await sleep_for(10ms);
+
+    const auto before = s->requests_sent();
+    const auto started = std::chrono::steady_clock::now();
+    auto held = co_await m.lock(context{});
+    EXPECT_TRUE(held);
+    if (!held) co_return;
+    EXPECT_TRUE(co_await armed_within_bound(*s, 1)) << "the holder watch was never armed";
+    EXPECT_GE(std::chrono::steady_clock::now() - started, s->holder_watch_delay()) << "armed before the delay";
+    EXPECT_EQ(s->requests_sent() - before, 3u) << "create, getChildren, the holder watch's getData";
+    EXPECT_TRUE(co_await held->release());
+    EXPECT_EQ(s->requests_sent() - before, 4u) << "and the delete";
+    for (int i = 0; i < 500 && s->node_watch_count() != 0; ++i) co_await sleep_for(10ms);
+    EXPECT_EQ(s->node_watch_count(), 0u) << "the released node's watch is still tracked";
+
+    auto watched = co_await m.lock(context{});
+    EXPECT_TRUE(watched);
+    if (!watched) co_return;
+    EXPECT_TRUE(co_await armed_within_bound(*s, 1)) << "the holder watch was never armed";
+    EXPECT_FALSE(watched->is_lost()) << watched->lost_reason();
+    EXPECT_EQ(raw.delete_entry("mutex", name, watched->token()), ZOK);
+    EXPECT_TRUE(co_await lost_within_bound(*watched)) << "lost() did not fire after the node was deleted";
+    expect_deleted_reason(*watched);
+    for (int i = 0; i < 500 && s->node_watch_count() != 0; ++i) co_await sleep_for(10ms);
+    EXPECT_EQ(s->node_watch_count(), 0u);
+    (void)co_await watched->release();
+  }());
+}
+
+// Deleted before its watch is armed (right after the grant, within the
+// delay): the watch's getData answers ZNONODE when it is sent, and lost()
+// fires then. Arming late misses nothing.
+TEST(zk_holder_watch, a_node_deleted_before_its_watch_is_armed_still_fires_lost) {
+  runtime rt(two_workers());
+  auto store = open_or_fail(standalone_uri("session_timeout=10s"));
+  ASSERT_NE(store, nullptr);
+  auto s = session_of(store);
+  ASSERT_NE(s, nullptr);
+  raw_client raw;
+  ASSERT_TRUE(raw.connected());
+  const std::string name = unique_name("deleted-early");
+  rt.block_on([&]() -> task<void> {
+    auto held = co_await mutex::make(store, name).value().lock(context{});
+    EXPECT_TRUE(held);
+    if (!held) co_return;
+    EXPECT_EQ(raw.delete_entry("mutex", name, held->token()), ZOK);
+    EXPECT_TRUE(co_await lost_within_bound(*held)) << "lost() did not fire after the node was deleted";
+    expect_deleted_reason(*held);
+    for (int i = 0; i < 500 && s->node_watch_count() != 0; ++i) co_await sleep_for(10ms);
+    EXPECT_EQ(s->node_watch_count(), 0u);
+    auto released = co_await held->release();
+    EXPECT_FALSE(released);
   }());
 }
 
