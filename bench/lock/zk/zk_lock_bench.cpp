@@ -14,7 +14,8 @@
 //     acquire returning;
 //   ZooKeeper requests per acquisition, and watch notifications per hand-off
 //   (to waiters), and per acquisition on the holder's own node (the holder
-//   watch: the echo of its own release's delete).
+//   watch, armed only for entries queued or held past its delay: the echo
+//   of its own release's delete; none for the short uncontended holds).
 #include <zookeeper/zookeeper.h>  // THREADED is defined by CMake: the sync API
 #include <unistd.h>
 
