@@ -536,7 +536,8 @@ void session::arm_node(const std::string& path, const std::shared_ptr<node_watch
 
 void session::arm_pending_nodes() {
   // Called by the watchdog, connected, without mutex_ held. Sends the
-  // watches that are due, and those lost with a connection (due long ago).
+  // watches that are due (a watch lost with a connection is due again a
+  // delay after the failure).
   std::vector<std::pair<std::string, std::shared_ptr<node_watch>>> todo;
   {
     std::lock_guard lock(mutex_);
