@@ -407,6 +407,9 @@ void session::watch_node(const std::string& path, std::int64_t owner) {
 }
 
 std::chrono::milliseconds session::holder_watch_delay() const noexcept {
+  if (const auto forced = holder_watch_delay_override_ms_.load(std::memory_order_relaxed); forced > 0) {
+    return std::chrono::milliseconds(forced);
+  }
   return std::min<std::chrono::milliseconds>(std::chrono::milliseconds(100), session_timeout() / 10);
 }
 

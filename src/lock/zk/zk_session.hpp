@@ -192,6 +192,10 @@ class session : public std::enable_shared_from_this<session> {
   // min(100 ms, session timeout / 10): how long an entry is queued or held
   // before its holder watch is sent.
   std::chrono::milliseconds holder_watch_delay() const noexcept;
+  // Tests only: another delay for entries created from now on (0: the rule).
+  void set_holder_watch_delay_for_testing(std::chrono::milliseconds delay) noexcept {
+    holder_watch_delay_override_ms_.store(delay.count(), std::memory_order_relaxed);
+  }
   // Entries still tracked (for tests: back to zero once released nodes are gone).
   std::size_t node_watch_count();
   // Entries whose watch the server holds now (for tests).
@@ -248,6 +252,7 @@ class session : public std::enable_shared_from_this<session> {
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<connection_state> state_{connection_state::connecting};
   std::atomic<int> negotiated_timeout_ms_{0};
+  std::atomic<std::int64_t> holder_watch_delay_override_ms_{0};
   // steady_clock nanoseconds: send time of the latest request the server answered.
   std::atomic<std::int64_t> last_confirmed_ns_{0};
   std::atomic<std::uint64_t> requests_{0};

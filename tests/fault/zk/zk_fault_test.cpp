@@ -594,7 +594,11 @@ TEST(zk_fault, a_create_whose_answer_is_lost_with_the_connection_adopts_its_node
 // reconnects (SetWatches with the last zxid it saw) and the server reports
 // the deletion at once, so lost() fires with the deletion as its reason, not
 // later by the 2/3 rule. A second lease of the same session, whose node is
-// deleted after the reconnection, shows the watch is still armed.
+// deleted after the reconnection, shows the watch is still armed. A third
+// lease, taken just before the cut with a long holder-watch delay so its
+// watch is not armed yet, is deleted meanwhile too: its watch is sent after
+// the reconnection, answers ZNONODE, and lost() fires then (arming late
+// misses nothing).
 TEST(zk_fault, a_node_deleted_while_its_holder_is_disconnected_fires_lost_on_reconnection) {
   ASSERT_TRUE(iptables_usable()) << "this test resets loopback connections with iptables: run it as root "
                                     "(scripts/bootstrap.sh installs iptables)";
@@ -622,6 +626,9 @@ TEST(zk_fault, a_node_deleted_while_its_holder_is_disconnected_fires_lost_on_rec
   // Both holder watches armed (holder_watch_delay() after each create).
   for (int i = 0; i < 1000 && victim_session->armed_node_watch_count() != 2; ++i) std::this_thread::sleep_for(5ms);
   ASSERT_EQ(victim_session->armed_node_watch_count(), 2u) << "the holder watches were never armed";
+  victim_session->set_holder_watch_delay_for_testing(5s);
+  auto third = rt.block_on(mutex::make(victim, name + "-c").value().lock(context{}));
+  ASSERT_TRUE(third) << third.error().message();
 
   // Every packet the victim sends to member 1 is answered with a reset: its
   // connection breaks at once and it cannot reconnect until the rule goes.
@@ -657,9 +664,19 @@ TEST(zk_fault, a_node_deleted_while_its_holder_is_disconnected_fires_lost_on_rec
       reply gone = co_await observer_session->remove(dir + "/" + kids.children.front());
       EXPECT_TRUE(gone.ok()) << zerror(gone.rc);
     }
+    // And the third one's, whose watch is not armed yet.
+    EXPECT_EQ(victim_session->armed_node_watch_count(), 2u) << "the third lease's watch was armed before the cut";
+    const std::string third_dir = root + "/mutex/" + name + "-c";
+    reply third_kids = co_await observer_session->get_children(third_dir);
+    EXPECT_TRUE(third_kids.ok() && third_kids.children.size() == 1u) << zerror(third_kids.rc);
+    if (third_kids.ok() && !third_kids.children.empty()) {
+      reply gone = co_await observer_session->remove(third_dir + "/" + third_kids.children.front());
+      EXPECT_TRUE(gone.ok()) << zerror(gone.rc);
+    }
     co_await sleep_for(300ms);
     // Cut off, the holder cannot know yet (and the 2/3 rule is seconds away).
     EXPECT_FALSE(first->is_lost()) << first->lost_reason();
+    EXPECT_FALSE(third->is_lost()) << third->lost_reason();
   }());
   ASSERT_TRUE(saw_disconnect) << "the victim never noticed the reset connection";
   restore_guard.lift();
@@ -691,6 +708,16 @@ TEST(zk_fault, a_node_deleted_while_its_holder_is_disconnected_fires_lost_on_rec
     EXPECT_NE(second->lost_reason().find("was deleted while held: another ZooKeeper client deleted it"), std::string::npos)
         << second->lost_reason();
 
+    // The third lease's watch is sent once its delay has passed, connected.
+    auto [bounded4, cancel4] = with_timeout(context{}, 20s);
+    const context lost3 = third->lost();
+    while (!lost3.is_done() && !bounded4.is_done()) co_await sleep_for(5ms);
+    cancel4();
+    EXPECT_TRUE(third->is_lost()) << "lost() did not fire for the node deleted before its watch was armed";
+    EXPECT_NE(third->lost_reason().find("was deleted while held: another ZooKeeper client deleted it"), std::string::npos)
+        << third->lost_reason();
+    EXPECT_EQ(victim_session->session_id(), session_before) << "the session expired: not a reconnection";
+
     // Another client takes the first lock with a newer token.
     auto [bounded3, cancel3] = with_timeout(context{}, 30s);
     auto next = co_await mutex::make(observer, name + "-a").value().lock(bounded3);
@@ -702,6 +729,7 @@ TEST(zk_fault, a_node_deleted_while_its_holder_is_disconnected_fires_lost_on_rec
     }
     (void)co_await first->release();
     (void)co_await second->release();
+    (void)co_await third->release();
   }());
 }
 
