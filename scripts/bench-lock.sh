@@ -17,6 +17,11 @@ cd "$(dirname "$0")/.."
 
 runs=${1:-500}
 warmup=${WARMUP:-30}
+if [[ -z ${WEFT:-} ]]; then  # measure the current tree, never a stale binary
+  echo "bench-lock: building weft (release preset)" >&2
+  cmake --preset release >/dev/null
+  cmake --build --preset release -j "$(nproc)" --target weft >/dev/null
+fi
 weft=${WEFT:-build/release/bin/weft}
 if [[ ! -x $weft ]]; then
   echo "bench-lock: $weft not found; build it first: cmake --preset release && cmake --build --preset release --target weft" >&2
