@@ -217,23 +217,6 @@ struct connection::link : std::enable_shared_from_this<connection::link> {
     }
   };
 
-  // True when the server closed (or reset) the connection unseen. A
-  // subscriber connection is read only while someone waits, and the poller's
-  // edge for a close that arrives together with the last pushes is spent on
-  // the read that takes those pushes; the socket then counts as drained, and
-  // the next read parks without ever seeing the end of file. One
-  // non-blocking peek; pending bytes count as alive.
-  bool peer_gone() const noexcept {
-    char byte = 0;
-    for (;;) {
-      const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-      if (n > 0) return false;
-      if (n == 0) return true;
-      if (errno == EINTR) continue;
-      return errno != EAGAIN && errno != EWOULDBLOCK;
-    }
-  }
-
   error read_error(const error& why) const {
     if (why.code() == errc::timeout) return why;
     return error(errc::unreachable, "reading from redis " + describe + " failed: " + std::string(why.message()));
@@ -297,12 +280,6 @@ struct connection::link : std::enable_shared_from_this<connection::link> {
           self->pumpers.push_back(mine);
         }
       }
-      if (!lead && self->broken.load()) {
-        // Nobody would ever wake us here: return, so that the caller
-        // reconnects (and subscribes) instead of waiting blind.
-        if (mine->take_handoff()) pass_on(self);
-        break;
-      }
       if (!lead) {
         auto woke = co_await mine->park(deadline);
         bool handed = mine->take_handoff();
@@ -325,8 +302,6 @@ struct connection::link : std::enable_shared_from_this<connection::link> {
         std::lock_guard guard(self->mutex);
         if (ready) self->parse_locked(*ready, got);
         else if (ready.error().code() != errc::timeout) got.failed = self->fail_locked(self->read_error(ready.error()));
-        else if (self->peer_gone())  // nothing came in time: make sure the server is still there
-          got.failed = self->fail_locked(error(errc::unreachable, "redis " + self->describe + " closed the connection"));
         self->reading = false;
         leaving = !ready || self->broken.load() || clock::now() >= deadline;
       }
@@ -554,24 +529,7 @@ bool connection::send_detached(const std::vector<std::string>& arguments) {
   return true;
 }
 
-void connection::drop_if_gone() {
-  if (options_.subscribe.empty()) return;
-  std::shared_ptr<link> l;
-  {
-    std::lock_guard guard(mutex_);
-    l = link_;
-  }
-  if (!l || l->broken.load() || !l->peer_gone()) return;
-  std::deque<std::shared_ptr<pending_call>> failed;
-  {
-    std::lock_guard guard(l->mutex);
-    failed = l->fail_locked(error(errc::unreachable, "redis " + l->describe + " closed the connection"));
-  }
-  link::signal_all(failed);
-}
-
 task<result<bool>> connection::start_reading(clock::time_point deadline) {
-  drop_if_gone();
   std::uint64_t before = connects();
   auto l = co_await current_link(deadline);
   if (!l) co_return fail(std::move(l).error());
@@ -626,7 +584,6 @@ task<void> connection::stop_reading() {
 }
 
 task<result<void>> connection::connect(clock::time_point deadline) {
-  drop_if_gone();
   auto l = co_await current_link(deadline);
   if (!l) co_return fail(std::move(l).error());
   co_return result<void>{};

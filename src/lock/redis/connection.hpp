@@ -107,8 +107,7 @@ class connection : public std::enable_shared_from_this<connection> {
   // release from its destructor.
   bool send_detached(const std::vector<std::string>& arguments);
 
-  // Connects (and subscribes) now instead of on first use. A subscriber
-  // connection whose server went away unseen is replaced.
+  // Connects (and subscribes) now instead of on first use.
   task<result<void>> connect(clock::time_point deadline);
 
   // Subscriber connections: connects (and subscribes) if needed and makes sure
@@ -137,10 +136,6 @@ class connection : public std::enable_shared_from_this<connection> {
  private:
   explicit connection(connection_options options);
   task<result<std::shared_ptr<link>>> current_link(clock::time_point deadline);
-  // Subscriber connections: shuts the link down when its server closed it
-  // while nobody read it (see link::peer_gone), so that current_link connects
-  // and subscribes afresh. One peek per wait.
-  void drop_if_gone();
   task<result<std::shared_ptr<link>>> open_link(clock::time_point deadline);
 
   connection_options options_;
