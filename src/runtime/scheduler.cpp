@@ -714,6 +714,7 @@ std::size_t scheduler::poll_io(std::int64_t timeout_ns, bool take_wake_signal) n
       const std::uint32_t bits = events[i].events;
       if ((bits & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
         ++slot.read_events;
+        if ((bits & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) slot.read_events |= source_hung_up;
         if (io_wait* reader = std::exchange(slot.waiter, nullptr)) {
           reader->on_ready();
           ++woken;
@@ -1184,11 +1185,7 @@ bool scheduler::io_source_park(std::uint64_t token, bool write, std::uint64_t ob
 }
 
 void scheduler::io_source_unpark(std::uint64_t token, bool write, io_wait* waiter) noexcept {
-  io_waiters_.fetch_sub(1, std::memory_order_seq_cst);
-  std::lock_guard lock(io_mutex_);
-  io_slot& slot = io_slots_[static_cast<std::uint32_t>(token & 0xffffffffu)];
-  io_wait*& parked = write ? slot.writer : slot.waiter;
-  if (parked == waiter) parked = nullptr;
+  io_disarm(token, write, waiter);  // the same bookkeeping: the entry stays registered
 }
 
 }  // namespace weft::detail

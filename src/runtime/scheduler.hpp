@@ -176,7 +176,11 @@ class scheduler {
 
   // Persistent edge-triggered registrations (tcp_stream): one per fd for its
   // whole life, with an event counter per direction so a reader that saw
-  // EAGAIN parks only if no event arrived since it last looked.
+  // EAGAIN parks only if no event arrived since it last looked. The read
+  // count carries source_hung_up once the peer closed or the socket failed:
+  // that edge may come with the last bytes and be spent on the read that
+  // takes them, so a reader must not count the socket as drained after it.
+  static constexpr std::uint64_t source_hung_up = std::uint64_t{1} << 63;
   int io_open_source(int fd, std::uint64_t& token) noexcept;
   void io_close_source(int fd, std::uint64_t token) noexcept;
   std::uint64_t io_source_events(std::uint64_t token, bool write) noexcept;

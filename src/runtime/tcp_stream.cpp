@@ -186,7 +186,9 @@ task<result<std::size_t>> tcp_stream::read_until(std::span<std::byte> buffer,
     // No event since a read found the socket empty: nothing came since (the
     // edge of anything that did is still pending and wakes the park below).
     // Saves a recv that would fail with EAGAIN on every request/reply turn.
-    const bool known_empty = source && observed == drained_at_;
+    // After a hang-up the end of file waits behind whatever was read last.
+    const bool known_empty =
+        source && observed == drained_at_ && (observed & detail::scheduler::source_hung_up) == 0;
     if (!known_empty) {
       const ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), 0);
       if (n > 0) {

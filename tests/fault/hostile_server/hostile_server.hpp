@@ -19,9 +19,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <list>
 #include <mutex>
 #include <random>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -59,12 +61,12 @@ class hostile_server {
   ~hostile_server() {
     stop_ = true;
     acceptor_.join();
-    std::vector<std::thread> workers;
+    std::list<worker> workers;
     {
       std::lock_guard guard(mutex_);
       workers.swap(workers_);
     }
-    for (auto& worker : workers) worker.join();
+    for (auto& w : workers) w.thread.join();
     ::close(listener_);
   }
 
@@ -84,7 +86,32 @@ class hostile_server {
       if (client < 0) continue;
       ++connections_;
       std::lock_guard guard(mutex_);
-      workers_.emplace_back([this, client] { serve(client); });
+      reap_finished_workers();
+      worker& w = workers_.emplace_back();
+      try {
+        w.thread = std::thread([this, client, &w] {
+          serve(client);
+          w.finished = true;
+        });
+      } catch (const std::system_error&) {
+        // Out of threads: turn this one away (a misbehaviour like any other).
+        workers_.pop_back();
+        ::close(client);
+      }
+    }
+  }
+
+  // A client that reconnects after every garbage answer opens thousands of
+  // connections in a test; unjoined threads keep their stacks until the
+  // process runs out and thread creation fails.
+  void reap_finished_workers() {
+    for (auto it = workers_.begin(); it != workers_.end();) {
+      if (!it->finished) {
+        ++it;
+        continue;
+      }
+      it->thread.join();
+      it = workers_.erase(it);
     }
   }
 
@@ -130,7 +157,9 @@ class hostile_server {
         }
         if (!open) break;
       } else if (m == mode::stall) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        // Never read; only notice the client hanging up, so its thread ends.
+        pollfd p{client, POLLRDHUP, 0};
+        if (::poll(&p, 1, 20) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) break;
       } else if (m == mode::reset) {
         linger hard{1, 0};
         ::setsockopt(client, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
@@ -174,7 +203,11 @@ class hostile_server {
   std::atomic<long> swallowed_{0};
   std::mutex mutex_;
   std::thread acceptor_;
-  std::vector<std::thread> workers_;
+  struct worker {
+    std::thread thread;
+    std::atomic<bool> finished{false};
+  };
+  std::list<worker> workers_;  // a list: a running worker's flag must not move
 };
 
 }  // namespace weft::test

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <spawn.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -254,6 +255,98 @@ TEST_F(redis_faults, tokens_rise_across_a_restart_with_persistence) {
   server.restart();
   auto after = acquire_token(runtime_, server.uri(), name);
   EXPECT_GT(after, ahead);
+}
+
+// FCALLs the server has run so far (INFO commandstats).
+long long fcalls(const weft::test::private_redis& server) {
+  auto info = server.cli("INFO commandstats");
+  const std::string field = "cmdstat_fcall:calls=";
+  auto at = info.find(field);
+  return at == std::string::npos ? 0 : std::atoll(info.c_str() + at + field.size());
+}
+
+// The fault run's lost wake-up: the server sent a push to an idle waiter's
+// subscriber connection and was then killed, and both reached the socket as
+// one poller event. The read that took the push used that event up, so the
+// close was never read: the waiter kept its dead subscriber connection across
+// the restart, never subscribed again, and every hand-off to it waited for its
+// next re-announce (waiter_ttl/3). After the restart, the hand-off must come
+// by push: the server runs one FCALL (the holder's release) between the
+// waiter's settling in the queue and its lease, not a second one (its
+// re-announce).
+TEST_F(redis_faults, a_waiter_is_handed_the_lock_by_push_after_a_restart_closed_its_idle_subscriber) {
+  weft::test::private_redis server(false);
+  // Waiters re-announce every 2 s; leases of 30 s neither renew nor run out
+  // during the test, so no other call reaches the server.
+  const std::string uri = server.uri() + "?waiter_ttl=6s";
+  auto name = unique_name("resubscribe");
+  auto queue_length = [&] { return std::atoi(server.cli("ZCARD 'weft:lock:mutex:{" + name + "}:q'").c_str()); };
+  auto subscribers = [&] {
+    // "weft:lock:changes\nN": only the waiter's store has subscribed.
+    auto out = server.cli("PUBSUB NUMSUB weft:lock:changes");
+    auto nl = out.find('\n');
+    return nl == std::string::npos ? 0 : std::atoi(out.c_str() + nl + 1);
+  };
+  // One worker: while it runs the blocking steps below, nothing polls, so the
+  // push and the close land on the waiter's socket before the poller looks.
+  weft::runtime rt(weft::runtime_options{.workers = 1});
+  auto holder_store = open_or_fail(uri);
+  auto waiter_store = open_or_fail(uri);
+  ASSERT_TRUE(holder_store && waiter_store);
+  auto acquire = [&](lock::store& store) -> task<weft::result<lock::lease>> {
+    // The first call after the restart may fail on a connection the store has
+    // not yet seen closed; the next one reconnects.
+    weft::result<lock::lease> held = weft::fail(errc::unreachable, "not tried");
+    for (int i = 0; i < 40; ++i) {
+      held = co_await store.acquire(mutex_request(name, true, 30s), context::background());
+      if (held) break;
+      co_await weft::sleep_for(50ms);
+    }
+    co_return held;
+  };
+  rt.block_on([&]() -> task<void> {
+    auto first = co_await acquire(*holder_store);
+    EXPECT_TRUE(first) << (first ? "" : std::string(first.error().message()));
+    if (!first) co_return;
+    // The waiter queues and reads its subscriber connection.
+    auto doomed = weft::go([&]() -> task<void> {
+      auto got = co_await waiter_store->acquire(mutex_request(name, true, 30s), context::background());
+      EXPECT_FALSE(got) << "granted by a server that was killed";
+    });
+    for (int i = 0; i < 500 && (queue_length() < 1 || subscribers() < 1); ++i) co_await weft::sleep_for(10ms);
+    EXPECT_EQ(queue_length(), 1);
+    EXPECT_EQ(subscribers(), 1);
+    co_await weft::sleep_for(200ms);  // it has settled to wait for a push
+    // Blocking steps on the only worker: a push (for nobody in particular),
+    // the kill, the restart.
+    EXPECT_EQ(server.cli("PUBLISH weft:lock:changes nobody"), "1");
+    server.restart();
+    co_await std::move(doomed);  // its re-announce finds the connection closed
+    (void)co_await first->release();
+
+    auto held = co_await acquire(*holder_store);
+    EXPECT_TRUE(held) << (held ? "" : std::string(held.error().message()));
+    if (!held) co_return;
+    std::atomic<bool> granted{false};
+    auto next = weft::go([&]() -> task<long long> {
+      auto got = co_await acquire(*waiter_store);
+      EXPECT_TRUE(got) << (got ? "" : std::string(got.error().message()));
+      granted = true;
+      long long calls = fcalls(server);  // before its lease renews or is released
+      if (got) (void)co_await got->release();
+      co_return calls;
+    });
+    for (int i = 0; i < 500 && queue_length() < 1; ++i) co_await weft::sleep_for(10ms);
+    EXPECT_EQ(queue_length(), 1);
+    co_await weft::sleep_for(300ms);  // it has (re)subscribed, re-checked and settled
+    EXPECT_FALSE(granted.load());
+    EXPECT_EQ(subscribers(), 1) << "the waiter did not subscribe again after the restart";
+    const long long before = fcalls(server);
+    (void)co_await held->release();
+    const long long after = co_await std::move(next);
+    EXPECT_EQ(after - before, 1) << "the waiter needed " << (after - before - 1)
+                                 << " re-announce(s) to find the lock it was handed: its push was lost";
+  }());
 }
 
 class redlock_faults : public ::testing::Test {

@@ -294,6 +294,47 @@ TEST(tcp_stream, read_returns_zero_when_the_peer_closes) {
   }());
 }
 
+// The last bytes and the peer's close can reach the socket before the poller
+// looks, and then come as one edge-triggered event. The read that takes the
+// bytes spends that event; the next read must still see the end of file, not
+// count the socket as drained and park for good. (A Redis subscriber missed
+// its server's restart this way.)
+TEST(tcp_stream, read_sees_the_close_that_came_in_one_event_with_the_last_bytes) {
+  runtime rt({.workers = 1});  // the only worker is busy while both arrive
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  socklen_t length = sizeof address;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+  rt.block_on([&]() -> task<> {
+    auto connection = co_await tcp_stream::connect("127.0.0.1", ntohs(address.sin_port), 2s);
+    EXPECT_TRUE(connection);
+    if (!connection) co_return;
+    const int peer = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);  // queued already
+    EXPECT_GE(peer, 0);
+    std::array<std::byte, 16> buffer{};
+    auto nothing = co_await connection->read(buffer, 20ms);  // the socket is now known empty
+    EXPECT_FALSE(nothing);
+    // Without yielding: the poller cannot look before both are queued.
+    EXPECT_EQ(::send(peer, "x", 1, MSG_NOSIGNAL), 1);
+    ::close(peer);
+    auto last = co_await connection->read(buffer, 2s);
+    EXPECT_TRUE(last);
+    if (last) {
+      EXPECT_EQ(*last, 1u);
+    }
+    auto end = co_await connection->read(buffer, 2s);
+    EXPECT_TRUE(end) << "the close was not seen: " << (end ? "" : std::string(end.error().message()));
+    if (end) {
+      EXPECT_EQ(*end, 0u);
+    }
+  }());
+  ::close(listener);
+}
+
 TEST(tcp_stream, connect_to_a_closed_port_is_unreachable) {
   runtime rt({.workers = 2});
   std::uint16_t port = 0;
