@@ -221,8 +221,9 @@ runtime_options two_workers() {
 std::string control(const std::string& args) {
   const std::string script = testing::required_env("WEFT_TEST_ZK_CONTROL");
   const std::string dir = testing::required_env("WEFT_TEST_ZK_DIR");
-  const std::string command = "bash " + script + " " + args.substr(0, args.find(' ')) + " " + dir +
-                              (args.find(' ') == std::string::npos ? "" : args.substr(args.find(' '))) + " 2>&1";
+  const std::string command =
+      "bash " + script + " " + args.substr(0, args.find(' ')) + " " + dir +
+      (args.find(' ') == std::string::npos ? "" : args.substr(args.find(' '))) + " 2>&1";
   std::string out;
   if (FILE* p = ::popen(command.c_str(), "r")) {
     char buffer[256];
@@ -286,7 +287,8 @@ task<void> remove_only_child(session& observer, std::string dir) {
 
 // Waits (at most `bound`) for `held` to be lost, and expects it lost because
 // its node was deleted.
-task<void> expect_lost_by_deletion_within(const lease& held, clock::duration bound, const char* not_fired) {
+task<void> expect_lost_by_deletion_within(const lease& held, clock::duration bound,
+                                          const char* not_fired) {
   (void)co_await lost_within(held, bound);
   EXPECT_TRUE(held.is_lost()) << not_fired;
   expect_deleted_reason(held);
@@ -298,7 +300,8 @@ class zk_fault : public ::testing::Test {
  protected:
   // A child process that holds `name` on `uri` and writes through a fresh
   // fence file named after `stem`; the token it reports.
-  void spawn_holding_child(const std::string& uri, const std::string& name, const std::string& stem) {
+  void spawn_holding_child(const std::string& uri, const std::string& name,
+                           const std::string& stem) {
     fence_path = temp_path(stem);
     child = spawn_holder(uri, name, fence_path);
     const std::string held = child->wait_for("held", 20s);
@@ -311,9 +314,12 @@ class zk_fault : public ::testing::Test {
   void expect_child_lost_and_fenced(std::chrono::milliseconds limit) {
     EXPECT_EQ(child->wait_exit(limit), 0) << read_file(child->report);
     const std::string report = read_file(child->report);
-    EXPECT_NE(report.find("\nlost "), std::string::npos) << "lost() never fired in the child holder:\n" << report;
+    EXPECT_NE(report.find("\nlost "), std::string::npos)
+        << "lost() never fired in the child holder:\n"
+        << report;
     EXPECT_NE(report.find("\nrejected "), std::string::npos)
-        << "the child holder's stale write was not rejected by the fence:\n" << report;
+        << "the child holder's stale write was not rejected by the fence:\n"
+        << report;
     EXPECT_EQ(report.find("stale-accepted"), std::string::npos) << report;
   }
 
@@ -537,7 +543,8 @@ TEST_F(zk_fault, a_client_cut_off_from_the_ensemble_loses_its_lease_while_others
 // session stays alive). After the reconnection the waiter must adopt the node
 // it created, not create a second one that would sit in the queue as an
 // orphan of a live session.
-TEST_F(zk_fault, a_create_whose_answer_is_lost_with_the_connection_adopts_its_node_and_leaves_no_orphan) {
+TEST_F(zk_fault,
+       a_create_whose_answer_is_lost_with_the_connection_adopts_its_node_and_leaves_no_orphan) {
   ASSERT_TRUE(iptables_usable()) << "this test drops loopback traffic with iptables: run it as root "
                                     "(scripts/bootstrap.sh installs iptables)";
   auto ports = ensemble_ports();
@@ -545,7 +552,8 @@ TEST_F(zk_fault, a_create_whose_answer_is_lost_with_the_connection_adopts_its_no
   const std::string name = unique_name("protected");
   const std::string dir = ensemble_root() + "/mutex/" + name;
 
-  ASSERT_NO_FATAL_FAILURE(open_victim_and_observer(ports, "session_timeout=8s&connect_timeout=40s"));
+  ASSERT_NO_FATAL_FAILURE(
+      open_victim_and_observer(ports, "session_timeout=8s&connect_timeout=40s"));
   auto m = mutex::make(victim, name).value();
   // Connected, and the directory exists: the next create is one request.
   rt.block_on([&]() -> task<void> {
@@ -568,8 +576,10 @@ TEST_F(zk_fault, a_create_whose_answer_is_lost_with_the_connection_adopts_its_no
     // The create lands on the server (seen from another member)...
     for (int i = 0; i < 1000 && landed.empty(); ++i) {
       reply kids = co_await observer_session->get_children(dir);
-      if (kids.ok() && !kids.children.empty()) landed = kids.children.front();
-      else co_await sleep_for(10ms);
+      if (kids.ok() && !kids.children.empty())
+        landed = kids.children.front();
+      else
+        co_await sleep_for(10ms);
     }
     // ...and the victim gives up on the connection without its answer.
     for (int i = 0; i < 3000 && !saw_disconnect; ++i) {
@@ -600,8 +610,8 @@ TEST_F(zk_fault, a_create_whose_answer_is_lost_with_the_connection_adopts_its_no
     EXPECT_TRUE(co_await got->release());
     reply after = co_await victim_session->get_children(dir);
     EXPECT_TRUE(after.ok() && after.children.empty()) << after.children.size() << " node(s) left after release";
-    auto other =
-        co_await acquire_within(30s, [&](const context& ctx) { return mutex::make(observer, name).value().lock(ctx); });
+    auto other = co_await acquire_within(
+        30s, [&](const context& ctx) { return mutex::make(observer, name).value().lock(ctx); });
     if (granted_with_newer_token(other, *got)) {
       (void)co_await other->release();
     }
@@ -628,7 +638,8 @@ TEST_F(zk_fault, a_node_deleted_while_its_holder_is_disconnected_fires_lost_on_r
   const std::string root = ensemble_root();
 
   // 20 s: the 2/3 rule (13 s) stays far from the few seconds this takes.
-  ASSERT_NO_FATAL_FAILURE(open_victim_and_observer(ports, "session_timeout=20s&connect_timeout=40s"));
+  ASSERT_NO_FATAL_FAILURE(
+      open_victim_and_observer(ports, "session_timeout=20s&connect_timeout=40s"));
   auto first = rt.block_on(mutex::make(victim, name + "-a").value().lock(context{}));
   auto second = rt.block_on(mutex::make(victim, name + "-b").value().lock(context{}));
   ASSERT_TRUE(first) << first.error().message();
@@ -669,22 +680,25 @@ TEST_F(zk_fault, a_node_deleted_while_its_holder_is_disconnected_fires_lost_on_r
   restore_guard.lift();
 
   rt.block_on([&]() -> task<void> {
-    co_await expect_lost_by_deletion_within(*first, 10s, "lost() did not fire after the reconnection");
+    co_await expect_lost_by_deletion_within(*first, 10s,
+                                            "lost() did not fire after the reconnection");
     EXPECT_EQ(victim_session->session_id(), session_before) << "the session expired: not a reconnection";
     EXPECT_FALSE(second->is_lost()) << second->lost_reason();
 
     // The second lease's watch survived the reconnection.
     co_await remove_only_child(*observer_session, root + "/mutex/" + name + "-b");
-    co_await expect_lost_by_deletion_within(*second, 5s, "the watch was not re-registered after the reconnection");
+    co_await expect_lost_by_deletion_within(
+        *second, 5s, "the watch was not re-registered after the reconnection");
 
     // The third lease's watch is sent once its delay has passed, connected.
-    co_await expect_lost_by_deletion_within(*third, 20s,
-                                            "lost() did not fire for the node deleted before its watch was armed");
+    co_await expect_lost_by_deletion_within(
+        *third, 20s, "lost() did not fire for the node deleted before its watch was armed");
     EXPECT_EQ(victim_session->session_id(), session_before) << "the session expired: not a reconnection";
 
     // Another client takes the first lock with a newer token.
-    auto next = co_await acquire_within(
-        30s, [&](const context& ctx) { return mutex::make(observer, name + "-a").value().lock(ctx); });
+    auto next = co_await acquire_within(30s, [&](const context& ctx) {
+      return mutex::make(observer, name + "-a").value().lock(ctx);
+    });
     if (granted_with_newer_token(next, *first)) {
       (void)co_await next->release();
     }

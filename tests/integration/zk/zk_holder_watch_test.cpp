@@ -100,7 +100,8 @@ class raw_client {
 // session, as another process).
 template <typename Acquire>
 join_handle<result<lease>> go_acquire_bounded(Acquire acquire) {
-  return go([acquire]() -> task<result<lease>> { co_return co_await acquire_within(10s, acquire); });
+  return go(
+      [acquire]() -> task<result<lease>> { co_return co_await acquire_within(10s, acquire); });
 }
 
 // Waits (at most lost_bound) until the session's server holds `count` of
@@ -112,8 +113,8 @@ task<bool> armed_within_bound(session& s, std::size_t count) {
 
 // Deletes the node of `held` through the raw client, as a foreign program
 // would, and expects lost() to fire (within lost_bound) with that reason.
-task<void> expect_lost_when_deleted(raw_client& raw, const char* recipe, const std::string& name, const lease& held,
-                                    const char* not_fired) {
+task<void> expect_lost_when_deleted(raw_client& raw, const char* recipe, const std::string& name,
+                                    const lease& held, const char* not_fired) {
   EXPECT_EQ(raw.delete_entry(recipe, name, held.token()), ZOK);
   EXPECT_TRUE(co_await lost_within(held, lost_bound)) << not_fired;
   expect_deleted_reason(held);
@@ -153,10 +154,12 @@ TEST_F(zk_holder_watch, a_deleted_mutex_node_fires_lost_and_the_next_client_gets
     EXPECT_TRUE(held);
     if (!held) co_return;
     // The other client waits in the queue behind the holder.
-    auto next = go_acquire_bounded([&](const context& ctx) { return mutex::make(other, name).value().lock(ctx); });
+    auto next = go_acquire_bounded(
+        [&](const context& ctx) { return mutex::make(other, name).value().lock(ctx); });
     co_await sleep_for(200ms);
     EXPECT_FALSE(held->is_lost());
-    co_await expect_lost_when_deleted(raw, "mutex", name, *held, "lost() did not fire after the node was deleted");
+    co_await expect_lost_when_deleted(raw, "mutex", name, *held,
+                                      "lost() did not fire after the node was deleted");
     EXPECT_TRUE(held->is_lost());
     auto got = co_await std::move(next);
     if (granted_with_newer_token(got, *held)) {
@@ -181,8 +184,8 @@ TEST_F(zk_holder_watch, a_deleted_reader_node_fires_lost_and_a_writer_gets_a_new
     if (!read) co_return;
     co_await expect_lost_when_deleted(raw, "rw_mutex", name, *read,
                                       "lost() did not fire after the reader's node was deleted");
-    auto write =
-        co_await acquire_within(10s, [&](const context& ctx) { return rw_mutex::make(other, name).value().lock(ctx); });
+    auto write = co_await acquire_within(
+        10s, [&](const context& ctx) { return rw_mutex::make(other, name).value().lock(ctx); });
     if (granted_with_newer_token(write, *read)) {
       EXPECT_TRUE(co_await write->release());
     }
@@ -198,8 +201,8 @@ TEST_F(zk_holder_watch, a_deleted_writer_node_fires_lost_and_a_reader_gets_a_new
     auto write = co_await rw_mutex::make(store, name).value().lock(context{});
     EXPECT_TRUE(write);
     if (!write) co_return;
-    auto reader =
-        go_acquire_bounded([&](const context& ctx) { return rw_mutex::make(other, name).value().lock_shared(ctx); });
+    auto reader = go_acquire_bounded(
+        [&](const context& ctx) { return rw_mutex::make(other, name).value().lock_shared(ctx); });
     co_await sleep_for(200ms);
     co_await expect_lost_when_deleted(raw, "rw_mutex", name, *write,
                                       "lost() did not fire after the writer's node was deleted");
@@ -226,7 +229,8 @@ TEST_F(zk_holder_watch, a_deleted_permit_fires_lost_for_that_permit_only_and_fre
     EXPECT_TRUE(second);
     if (!second) co_return;
     // Both permits are held: another client queues.
-    auto waiter = go_acquire_bounded([&](const context& ctx) { return semaphore::make(other, name, 2).value().acquire(ctx); });
+    auto waiter = go_acquire_bounded(
+        [&](const context& ctx) { return semaphore::make(other, name, 2).value().acquire(ctx); });
     co_await sleep_for(200ms);
     co_await expect_lost_when_deleted(raw, "semaphore", name, *first,
                                       "lost() did not fire after the permit's node was deleted");
@@ -259,11 +263,13 @@ TEST_F(zk_holder_watch, a_permit_that_rewrote_its_node_still_hears_its_deletion)
     EXPECT_TRUE(first);
     EXPECT_TRUE(kept);
     if (!first || !kept) co_return;
-    auto mine = go_acquire_bounded([&](const context& ctx) { return semaphore::make(store, name, 2).value().acquire(ctx); });
+    auto mine = go_acquire_bounded(
+        [&](const context& ctx) { return semaphore::make(store, name, 2).value().acquire(ctx); });
     co_await sleep_for(200ms);
     auto s = session_of(store);
     EXPECT_TRUE(co_await armed_within_bound(*s, 1)) << "the queued entry's holder watch was never armed";
-    auto later = go_acquire_bounded([&](const context& ctx) { return semaphore::make(other, name, 2).value().acquire(ctx); });
+    auto later = go_acquire_bounded(
+        [&](const context& ctx) { return semaphore::make(other, name, 2).value().acquire(ctx); });
     co_await sleep_for(200ms);
     const auto holder_events = s->holder_notifications();
     EXPECT_TRUE(co_await first->release());
@@ -276,7 +282,8 @@ TEST_F(zk_holder_watch, a_permit_that_rewrote_its_node_still_hears_its_deletion)
     co_await sleep_for(300ms);  // the watchdog arms the watch again
     EXPECT_TRUE(co_await armed_within_bound(*s, 1)) << "the watch was not armed again after the rewrite";
     EXPECT_FALSE(held->is_lost()) << held->lost_reason();
-    co_await expect_lost_when_deleted(raw, "semaphore", name, *held, "the watch was not armed again after the rewrite");
+    co_await expect_lost_when_deleted(raw, "semaphore", name, *held,
+                                      "the watch was not armed again after the rewrite");
     auto next = co_await std::move(later);
     if (granted_with_newer_token(next, *held)) {
       EXPECT_TRUE(co_await next->release());
@@ -285,7 +292,8 @@ TEST_F(zk_holder_watch, a_permit_that_rewrote_its_node_still_hears_its_deletion)
   }());
 }
 
-TEST_F(zk_holder_watch, a_deleted_leader_node_fires_lost_and_the_next_candidate_leads_with_a_newer_token) {
+TEST_F(zk_holder_watch,
+       a_deleted_leader_node_fires_lost_and_the_next_candidate_leads_with_a_newer_token) {
   ASSERT_NO_FATAL_FAILURE(open_store_and_other());
   ASSERT_NO_FATAL_FAILURE(connect_raw());
   const std::string name = unique_name("watched-leader");
@@ -293,8 +301,9 @@ TEST_F(zk_holder_watch, a_deleted_leader_node_fires_lost_and_the_next_candidate_
     auto lead = co_await election::make(store, name).value().campaign(context{}, "alpha");
     EXPECT_TRUE(lead);
     if (!lead) co_return;
-    auto candidate =
-        go_acquire_bounded([&](const context& ctx) { return election::make(other, name).value().campaign(ctx, "beta"); });
+    auto candidate = go_acquire_bounded([&](const context& ctx) {
+      return election::make(other, name).value().campaign(ctx, "beta");
+    });
     co_await sleep_for(200ms);
     co_await expect_lost_when_deleted(raw, "election", name, *lead,
                                       "lost() did not fire after the leader's node was deleted");
@@ -314,7 +323,8 @@ TEST_F(zk_holder_watch, a_deleted_leader_node_fires_lost_and_the_next_candidate_
 // The holder watch is armed lazily: a lease held past holder_watch_delay()
 // has it (create + getChildren + getData, then the delete: 4 requests in
 // all), and its deletion by another client fires lost().
-TEST_F(zk_holder_watch, a_lease_held_past_the_delay_arms_its_watch_with_one_request_and_hears_its_deletion) {
+TEST_F(zk_holder_watch,
+       a_lease_held_past_the_delay_arms_its_watch_with_one_request_and_hears_its_deletion) {
   ASSERT_NO_FATAL_FAILURE(open_store());
   auto s = session_of(store);
   ASSERT_NE(s, nullptr);
@@ -347,7 +357,8 @@ TEST_F(zk_holder_watch, a_lease_held_past_the_delay_arms_its_watch_with_one_requ
     if (!watched) co_return;
     EXPECT_TRUE(co_await armed_within_bound(*s, 1)) << "the holder watch was never armed";
     EXPECT_FALSE(watched->is_lost()) << watched->lost_reason();
-    co_await expect_lost_when_deleted(raw, "mutex", name, *watched, "lost() did not fire after the node was deleted");
+    co_await expect_lost_when_deleted(raw, "mutex", name, *watched,
+                                      "lost() did not fire after the node was deleted");
     for (int i = 0; i < 500 && s->node_watch_count() != 0; ++i) co_await sleep_for(10ms);
     EXPECT_EQ(s->node_watch_count(), 0u);
     (void)co_await watched->release();
@@ -367,7 +378,8 @@ TEST_F(zk_holder_watch, a_node_deleted_before_its_watch_is_armed_still_fires_los
     auto held = co_await mutex::make(store, name).value().lock(context{});
     EXPECT_TRUE(held);
     if (!held) co_return;
-    co_await expect_lost_when_deleted(raw, "mutex", name, *held, "lost() did not fire after the node was deleted");
+    co_await expect_lost_when_deleted(raw, "mutex", name, *held,
+                                      "lost() did not fire after the node was deleted");
     for (int i = 0; i < 500 && s->node_watch_count() != 0; ++i) co_await sleep_for(10ms);
     EXPECT_EQ(s->node_watch_count(), 0u);
     auto released = co_await held->release();

@@ -86,7 +86,9 @@ inline task<bool> lost_within(const lease& held, clock::duration bound) {
 // The lease was lost because another client deleted its node.
 inline void expect_deleted_reason(const lease& held) {
   const std::string reason = held.lost_reason();
-  EXPECT_NE(reason.find("was deleted while held: another ZooKeeper client deleted it"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("was deleted while held: another ZooKeeper client deleted it"),
+            std::string::npos)
+      << reason;
 }
 
 // Expects `next` granted with a token newer than the lost lease's; whether it
