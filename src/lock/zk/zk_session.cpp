@@ -675,9 +675,19 @@ void session::remove_detached(std::string path, std::int64_t owner_session) {
 }
 
 namespace {
+// A request nobody awaits: `done` runs with its answer, then the session's
+// count of such requests in flight (`in_flight`) goes down.
 struct detached_call {
-  session* owner;
+  std::atomic<int>* in_flight;
   std::function<void(int)> done;
+
+  // The completion: `data` is the detached_call, which it deletes.
+  static void answered(int result, const void* data) {
+    auto* c = static_cast<detached_call*>(const_cast<void*>(data));
+    c->done(result);
+    c->in_flight->fetch_sub(1, std::memory_order_acq_rel);
+    delete c;
+  }
 };
 }  // namespace
 
@@ -702,22 +712,14 @@ void session::retry_orphans() {
   std::shared_lock lock(handle_mutex_);
   if (handle_ == nullptr) return;
   for (auto& o : todo) {
-    auto* call = new detached_call{this, [this, o](int rc) {
+    auto* call = new detached_call{&detached_in_flight_, [this, o](int rc) {
                                      std::lock_guard guard(mutex_);
                                      if (answered(rc)) std::erase(orphans_, o);  // done, or already gone
                                      else o->in_flight = false;                  // retry on reconnect
                                    }};
     requests_.fetch_add(1, std::memory_order_relaxed);
     detached_in_flight_.fetch_add(1, std::memory_order_acq_rel);
-    const int rc = zoo_adelete(
-        handle_, o->path.c_str(), -1,
-        [](int result, const void* data) {
-          auto* c = static_cast<detached_call*>(const_cast<void*>(data));
-          c->done(result);
-          c->owner->detached_in_flight_.fetch_sub(1, std::memory_order_acq_rel);
-          delete c;
-        },
-        call);
+    const int rc = zoo_adelete(handle_, o->path.c_str(), -1, &detached_call::answered, call);
     if (rc != ZOK) {
       detached_in_flight_.fetch_sub(1, std::memory_order_acq_rel);
       delete call;
@@ -728,7 +730,7 @@ void session::retry_orphans() {
 }
 
 void session::send_probe() {
-  auto* call = new detached_call{this, nullptr};
+  auto* call = new detached_call{&detached_in_flight_, nullptr};
   const auto sent = steady::now();
   call->done = [this, sent, generation = generation()](int rc) {
     if (answered(rc) && generation == this->generation()) confirm(sent);
@@ -747,12 +749,7 @@ void session::send_probe() {
   detached_in_flight_.fetch_add(1, std::memory_order_acq_rel);
   const int rc = zoo_aexists(
       handle_, "/", 0,
-      [](int result, const Stat*, const void* data) {
-        auto* c = static_cast<detached_call*>(const_cast<void*>(data));
-        c->done(result);
-        c->owner->detached_in_flight_.fetch_sub(1, std::memory_order_acq_rel);
-        delete c;
-      },
+      [](int result, const Stat*, const void* data) { detached_call::answered(result, data); },
       call);
   if (rc != ZOK) {
     detached_in_flight_.fetch_sub(1, std::memory_order_acq_rel);

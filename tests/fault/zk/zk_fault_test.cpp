@@ -33,6 +33,10 @@ namespace weft::lock::zk {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::acquire_within;
+using testing::expect_deleted_reason;
+using testing::granted_with_newer_token;
+using testing::lost_within;
 using testing::open_or_fail;
 using testing::unique_name;
 
@@ -212,83 +216,14 @@ runtime_options two_workers() {
   return options;
 }
 
-TEST(zk_fault, killed_holder_frees_the_lock_when_its_session_expires) {
-  const std::string uri = testing::standalone_uri("session_timeout=2s");
-  const std::string name = unique_name("kill9");
-  const std::string fence_path = temp_path("kill9-fence");
-  auto child = spawn_holder(uri, name, fence_path);
-  const std::string held = child->wait_for("held", 20s);
-  ASSERT_EQ(held.rfind("held", 0), 0u) << "child: " << held;
-  const std::uint64_t child_token = token_of(held);
-
-  runtime rt(two_workers());
-  auto store = open_or_fail(uri);
-  ASSERT_NE(store, nullptr);
-  auto m = mutex::make(store, name).value();
-  ::kill(child->pid, SIGKILL);
-  const auto killed_at = std::chrono::steady_clock::now();
-  auto got = rt.block_on([&]() -> task<result<lease>> {
-    auto [bounded, cancel] = with_timeout(context{}, 20s);
-    auto l = co_await m.lock(bounded);
-    cancel();
-    co_return l;
-  }());
-  const auto waited = std::chrono::steady_clock::now() - killed_at;
-  ASSERT_TRUE(got) << got.error().message();
-  EXPECT_GT(got->token(), child_token);
-  std::printf("[ info ] next waiter got the lock %lld ms after kill -9 (session timeout 2 s)\n",
-              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()));
-  rt.block_on([&]() -> task<void> { (void)co_await got->release(); }());
-}
-
-TEST(zk_fault, paused_holder_loses_its_lease_and_the_fence_rejects_its_stale_write) {
-  const std::string uri = testing::standalone_uri("session_timeout=2s");
-  const std::string name = unique_name("pause");
-  const std::string fence_path = temp_path("pause-fence");
-  auto child = spawn_holder(uri, name, fence_path);
-  const std::string held = child->wait_for("held", 20s);
-  ASSERT_EQ(held.rfind("held", 0), 0u) << "child: " << held;
-  const std::uint64_t child_token = token_of(held);
-
-  ASSERT_TRUE(child->pause(10s)) << "the holder did not stop";
-  runtime rt(two_workers());
-  auto store = open_or_fail(uri);
-  ASSERT_NE(store, nullptr);
-  auto m = mutex::make(store, name).value();
-  auto got = rt.block_on([&]() -> task<result<lease>> {
-    auto [bounded, cancel] = with_timeout(context{}, 20s);
-    auto l = co_await m.lock(bounded);
-    cancel();
-    co_return l;
-  }());
-  ASSERT_TRUE(got) << got.error().message();
-  EXPECT_GT(got->token(), child_token);
-  // The new holder writes through the fence: the high-water mark moves up.
-  auto fence_file = file_fence::open(fence_path);
-  ASSERT_TRUE(fence_file);
-  ASSERT_TRUE(fence_file->admit(got->token()));
-  append_line(child->report + ".go", "go");
-
-  ::kill(child->pid, SIGCONT);
-  EXPECT_EQ(child->wait_exit(20s), 0) << read_file(child->report);
-  const std::string report = read_file(child->report);
-  EXPECT_NE(report.find("\nlost "), std::string::npos) << "lost() never fired in the paused holder:\n" << report;
-  EXPECT_NE(report.find("\nrejected "), std::string::npos)
-      << "the paused holder's stale write was not rejected by the fence:\n" << report;
-  EXPECT_EQ(report.find("stale-accepted"), std::string::npos) << report;
-  auto highest = fence_file->highest();
-  ASSERT_TRUE(highest);
-  EXPECT_EQ(*highest, got->token());
-  rt.block_on([&]() -> task<void> { (void)co_await got->release(); }());
-}
-
 // ---- the ensemble ----
 
 std::string control(const std::string& args) {
   const std::string script = testing::required_env("WEFT_TEST_ZK_CONTROL");
   const std::string dir = testing::required_env("WEFT_TEST_ZK_DIR");
-  const std::string command = "bash " + script + " " + args.substr(0, args.find(' ')) + " " + dir +
-                              (args.find(' ') == std::string::npos ? "" : args.substr(args.find(' '))) + " 2>&1";
+  const std::string command =
+      "bash " + script + " " + args.substr(0, args.find(' ')) + " " + dir +
+      (args.find(' ') == std::string::npos ? "" : args.substr(args.find(' '))) + " 2>&1";
   std::string out;
   if (FILE* p = ::popen(command.c_str(), "r")) {
     char buffer[256];
@@ -307,20 +242,157 @@ std::vector<std::string> ensemble_ports() {
   return out;
 }
 
-std::string ensemble_uri_for(const std::vector<std::string>& ports, const std::string& query) {
+// The ensemble's chroot path (as "/weft-test").
+std::string ensemble_root() {
   const std::string base = testing::required_env("WEFT_TEST_ZK_ENSEMBLE");
-  const auto path = base.find('/', base.find("://") + 3);
-  std::string hosts;
-  for (const auto& p : ports) hosts += (hosts.empty() ? "" : ",") + std::string("127.0.0.1:") + p;
-  return "zk://" + hosts + base.substr(path) + "?" + query;
+  return base.substr(base.find('/', base.find("://") + 3));
 }
 
-TEST(zk_fault, killing_the_ensemble_leader_never_makes_two_holders_and_work_resumes) {
+std::string ensemble_uri_for(const std::vector<std::string>& ports, const std::string& query) {
+  std::string hosts;
+  for (const auto& p : ports) hosts += (hosts.empty() ? "" : ",") + std::string("127.0.0.1:") + p;
+  return "zk://" + hosts + ensemble_root() + "?" + query;
+}
+
+bool iptables_usable() {
+  return std::system("iptables -w -L INPUT -n >/dev/null 2>&1") == 0;
+}
+
+// An iptables rule a test inserted: lift() deletes it (and checks that it
+// could), the destructor at the latest.
+struct iptables_rule_guard {
+  std::string rule;
+  bool active = true;
+  void lift() {
+    if (active) {
+      EXPECT_EQ(std::system(("iptables -w -D " + rule).c_str()), 0);
+    }
+    active = false;
+  }
+  ~iptables_rule_guard() {
+    if (active) (void)!std::system(("iptables -w -D " + rule + " 2>/dev/null").c_str());
+  }
+};
+
+// Removes the one node under `dir` as another client (the observer), checking
+// there was exactly one.
+task<void> remove_only_child(session& observer, std::string dir) {
+  reply kids = co_await observer.get_children(dir);
+  EXPECT_TRUE(kids.ok() && kids.children.size() == 1u) << zerror(kids.rc);
+  if (kids.ok() && !kids.children.empty()) {
+    reply gone = co_await observer.remove(dir + "/" + kids.children.front());
+    EXPECT_TRUE(gone.ok()) << zerror(gone.rc);
+  }
+}
+
+// Waits (at most `bound`) for `held` to be lost, and expects it lost because
+// its node was deleted.
+task<void> expect_lost_by_deletion_within(const lease& held, clock::duration bound,
+                                          const char* not_fired) {
+  (void)co_await lost_within(held, bound);
+  EXPECT_TRUE(held.is_lost()) << not_fired;
+  expect_deleted_reason(held);
+}
+
+// What the tests open: a runtime for this process's clients, a holder in a
+// child process, the victim and observer clients of the ensemble.
+class zk_fault : public ::testing::Test {
+ protected:
+  // A child process that holds `name` on `uri` and writes through a fresh
+  // fence file named after `stem`; the token it reports.
+  void spawn_holding_child(const std::string& uri, const std::string& name,
+                           const std::string& stem) {
+    fence_path = temp_path(stem);
+    child = spawn_holder(uri, name, fence_path);
+    const std::string held = child->wait_for("held", 20s);
+    ASSERT_EQ(held.rfind("held", 0), 0u) << "child: " << held;
+    child_token = token_of(held);
+  }
+
+  // After the child lost its lease: it exits cleanly, having seen lost() and
+  // had its stale write rejected by the fence.
+  void expect_child_lost_and_fenced(std::chrono::milliseconds limit) {
+    EXPECT_EQ(child->wait_exit(limit), 0) << read_file(child->report);
+    const std::string report = read_file(child->report);
+    EXPECT_NE(report.find("\nlost "), std::string::npos)
+        << "lost() never fired in the child holder:\n"
+        << report;
+    EXPECT_NE(report.find("\nrejected "), std::string::npos)
+        << "the child holder's stale write was not rejected by the fence:\n"
+        << report;
+    EXPECT_EQ(report.find("stale-accepted"), std::string::npos) << report;
+  }
+
+  // The victim talks only to member 1, the observer only to members 2 and 3.
+  void open_victim_and_observer(const std::vector<std::string>& ports, const std::string& query) {
+    victim = open_or_fail(ensemble_uri_for({ports[0]}, query));
+    observer = open_or_fail(ensemble_uri_for({ports[1], ports[2]}, query));
+    ASSERT_NE(victim, nullptr);
+    ASSERT_NE(observer, nullptr);
+    victim_session = session_of(victim);
+    observer_session = session_of(observer);
+  }
+
+  std::string fence_path;
+  std::unique_ptr<child_process> child;
+  std::uint64_t child_token = 0;
+  runtime rt{two_workers()};
+  std::shared_ptr<store> victim;
+  std::shared_ptr<store> observer;
+  std::shared_ptr<session> victim_session;
+  std::shared_ptr<session> observer_session;
+};
+
+TEST_F(zk_fault, killed_holder_frees_the_lock_when_its_session_expires) {
+  const std::string uri = testing::standalone_uri("session_timeout=2s");
+  const std::string name = unique_name("kill9");
+  ASSERT_NO_FATAL_FAILURE(spawn_holding_child(uri, name, "kill9-fence"));
+
+  auto store = open_or_fail(uri);
+  ASSERT_NE(store, nullptr);
+  auto m = mutex::make(store, name).value();
+  ::kill(child->pid, SIGKILL);
+  const auto killed_at = std::chrono::steady_clock::now();
+  auto got = rt.block_on(acquire_within(20s, [&](const context& ctx) { return m.lock(ctx); }));
+  const auto waited = std::chrono::steady_clock::now() - killed_at;
+  ASSERT_TRUE(got) << got.error().message();
+  EXPECT_GT(got->token(), child_token);
+  std::printf("[ info ] next waiter got the lock %lld ms after kill -9 (session timeout 2 s)\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()));
+  rt.block_on([&]() -> task<void> { (void)co_await got->release(); }());
+}
+
+TEST_F(zk_fault, paused_holder_loses_its_lease_and_the_fence_rejects_its_stale_write) {
+  const std::string uri = testing::standalone_uri("session_timeout=2s");
+  const std::string name = unique_name("pause");
+  ASSERT_NO_FATAL_FAILURE(spawn_holding_child(uri, name, "pause-fence"));
+
+  ASSERT_TRUE(child->pause(10s)) << "the holder did not stop";
+  auto store = open_or_fail(uri);
+  ASSERT_NE(store, nullptr);
+  auto m = mutex::make(store, name).value();
+  auto got = rt.block_on(acquire_within(20s, [&](const context& ctx) { return m.lock(ctx); }));
+  ASSERT_TRUE(got) << got.error().message();
+  EXPECT_GT(got->token(), child_token);
+  // The new holder writes through the fence: the high-water mark moves up.
+  auto fence_file = file_fence::open(fence_path);
+  ASSERT_TRUE(fence_file);
+  ASSERT_TRUE(fence_file->admit(got->token()));
+  append_line(child->report + ".go", "go");
+
+  ::kill(child->pid, SIGCONT);
+  expect_child_lost_and_fenced(20s);
+  auto highest = fence_file->highest();
+  ASSERT_TRUE(highest);
+  EXPECT_EQ(*highest, got->token());
+  rt.block_on([&]() -> task<void> { (void)co_await got->release(); }());
+}
+
+TEST_F(zk_fault, killing_the_ensemble_leader_never_makes_two_holders_and_work_resumes) {
   auto ports = ensemble_ports();
   ASSERT_EQ(ports.size(), 3u);
   const std::string uri = ensemble_uri_for(ports, "session_timeout=4s&connect_timeout=30s");
   const std::string name = unique_name("leader-kill");
-  runtime rt(two_workers());
   std::vector<std::shared_ptr<store>> stores;
   for (int i = 0; i < 4; ++i) {
     stores.push_back(open_or_fail(uri));
@@ -342,9 +414,7 @@ TEST(zk_fault, killing_the_ensemble_leader_never_makes_two_holders_and_work_resu
       workers.push_back(go([&, w]() -> task<void> {
         auto m = mutex::make(stores[w], name).value();
         while (!stop.load()) {
-          auto [bounded, cancel] = with_timeout(context{}, 30s);
-          auto held = co_await m.lock(bounded);
-          cancel();
+          auto held = co_await acquire_within(30s, [&](const context& ctx) { return m.lock(ctx); });
           if (!held) {
             errors.fetch_add(1);
             std::lock_guard lock(holders_mutex);
@@ -392,22 +462,14 @@ TEST(zk_fault, killing_the_ensemble_leader_never_makes_two_holders_and_work_resu
               static_cast<unsigned long long>(guard.rejected()));
 }
 
-bool iptables_usable() {
-  return std::system("iptables -w -L INPUT -n >/dev/null 2>&1") == 0;
-}
-
-TEST(zk_fault, a_client_cut_off_from_the_ensemble_loses_its_lease_while_others_go_on) {
+TEST_F(zk_fault, a_client_cut_off_from_the_ensemble_loses_its_lease_while_others_go_on) {
   auto ports = ensemble_ports();
   ASSERT_EQ(ports.size(), 3u);
   // The victim talks only to member 1; everyone else only to members 2 and 3.
   const std::string victim_uri = ensemble_uri_for({ports[0]}, "session_timeout=3s");
   const std::string others_uri = ensemble_uri_for({ports[1], ports[2]}, "session_timeout=3s&connect_timeout=30s");
   const std::string name = unique_name("cutoff");
-  const std::string fence_path = temp_path("cutoff-fence");
-  auto child = spawn_holder(victim_uri, name, fence_path);
-  const std::string held = child->wait_for("held", 20s);
-  ASSERT_EQ(held.rfind("held", 0), 0u) << "child: " << held;
-  const std::uint64_t child_token = token_of(held);
+  ASSERT_NO_FATAL_FAILURE(spawn_holding_child(victim_uri, name, "cutoff-fence"));
 
   // Cut the victim off: drop every packet to member 1's client port (the
   // ensemble's own traffic uses other ports), or freeze it without iptables.
@@ -428,7 +490,6 @@ TEST(zk_fault, a_client_cut_off_from_the_ensemble_loses_its_lease_while_others_g
     }
   } restore_guard{use_iptables, rule, child->pid};
 
-  runtime rt(two_workers());
   std::vector<std::shared_ptr<store>> stores{open_or_fail(others_uri), open_or_fail(others_uri)};
   ASSERT_NE(stores[0], nullptr);
   ASSERT_NE(stores[1], nullptr);
@@ -440,9 +501,7 @@ TEST(zk_fault, a_client_cut_off_from_the_ensemble_loses_its_lease_while_others_g
       workers.push_back(go([&, s]() -> task<void> {
         auto m = mutex::make(s, name).value();
         for (int i = 0; i < 5; ++i) {
-          auto [bounded, cancel] = with_timeout(context{}, 30s);
-          auto l = co_await m.lock(bounded);
-          cancel();
+          auto l = co_await acquire_within(30s, [&](const context& ctx) { return m.lock(ctx); });
           EXPECT_TRUE(l) << (l ? "" : std::string(l.error().message()));
           if (!l) co_return;
           std::uint64_t seen = lowest.load();
@@ -474,11 +533,7 @@ TEST(zk_fault, a_client_cut_off_from_the_ensemble_loses_its_lease_while_others_g
     ::kill(child->pid, SIGCONT);
     restore_guard.pid = -1;
   }
-  EXPECT_EQ(child->wait_exit(30s), 0) << read_file(child->report);
-  const std::string report = read_file(child->report);
-  EXPECT_NE(report.find("\nlost "), std::string::npos) << report;
-  EXPECT_NE(report.find("\nrejected "), std::string::npos) << report;
-  EXPECT_EQ(report.find("stale-accepted"), std::string::npos) << report;
+  expect_child_lost_and_fenced(30s);
   std::printf("[ info ] victim cut off with %s\n", use_iptables ? "iptables" : "SIGSTOP");
 }
 
@@ -488,24 +543,17 @@ TEST(zk_fault, a_client_cut_off_from_the_ensemble_loses_its_lease_while_others_g
 // session stays alive). After the reconnection the waiter must adopt the node
 // it created, not create a second one that would sit in the queue as an
 // orphan of a live session.
-TEST(zk_fault, a_create_whose_answer_is_lost_with_the_connection_adopts_its_node_and_leaves_no_orphan) {
+TEST_F(zk_fault,
+       a_create_whose_answer_is_lost_with_the_connection_adopts_its_node_and_leaves_no_orphan) {
   ASSERT_TRUE(iptables_usable()) << "this test drops loopback traffic with iptables: run it as root "
                                     "(scripts/bootstrap.sh installs iptables)";
   auto ports = ensemble_ports();
   ASSERT_EQ(ports.size(), 3u);
-  const std::string victim_uri = ensemble_uri_for({ports[0]}, "session_timeout=8s&connect_timeout=40s");
-  const std::string observer_uri = ensemble_uri_for({ports[1], ports[2]}, "session_timeout=8s&connect_timeout=40s");
   const std::string name = unique_name("protected");
-  const std::string base = testing::required_env("WEFT_TEST_ZK_ENSEMBLE");
-  const std::string dir = base.substr(base.find('/', base.find("://") + 3)) + "/mutex/" + name;
+  const std::string dir = ensemble_root() + "/mutex/" + name;
 
-  runtime rt(two_workers());
-  auto victim = open_or_fail(victim_uri);
-  auto observer = open_or_fail(observer_uri);
-  ASSERT_NE(victim, nullptr);
-  ASSERT_NE(observer, nullptr);
-  auto victim_session = session_of(victim);
-  auto observer_session = session_of(observer);
+  ASSERT_NO_FATAL_FAILURE(
+      open_victim_and_observer(ports, "session_timeout=8s&connect_timeout=40s"));
   auto m = mutex::make(victim, name).value();
   // Connected, and the directory exists: the next create is one request.
   rt.block_on([&]() -> task<void> {
@@ -519,34 +567,19 @@ TEST(zk_fault, a_create_whose_answer_is_lost_with_the_connection_adopts_its_node
   // Everything member 1's client port sends is dropped: answers and TCP ACKs.
   const std::string rule = "INPUT -p tcp -i lo --sport " + ports[0] + " -j DROP";
   ASSERT_EQ(std::system(("iptables -w -I " + rule).c_str()), 0);
-  struct restore {
-    std::string rule;
-    bool active = true;
-    void lift() {
-      if (active) {
-        EXPECT_EQ(std::system(("iptables -w -D " + rule).c_str()), 0);
-      }
-      active = false;
-    }
-    ~restore() {
-      if (active) (void)!std::system(("iptables -w -D " + rule + " 2>/dev/null").c_str());
-    }
-  } restore_guard{rule};
+  iptables_rule_guard restore_guard{rule};
 
   std::string landed;        // the node the server created for the lost create
   bool saw_disconnect = false;
   auto got = rt.block_on([&]() -> task<result<lease>> {
-    auto pending = go([&]() -> task<result<lease>> {
-      auto [bounded, cancel] = with_timeout(context{}, 60s);
-      auto l = co_await m.lock(bounded);
-      cancel();
-      co_return l;
-    });
+    auto pending = go(acquire_within(60s, [&](const context& ctx) { return m.lock(ctx); }));
     // The create lands on the server (seen from another member)...
     for (int i = 0; i < 1000 && landed.empty(); ++i) {
       reply kids = co_await observer_session->get_children(dir);
-      if (kids.ok() && !kids.children.empty()) landed = kids.children.front();
-      else co_await sleep_for(10ms);
+      if (kids.ok() && !kids.children.empty())
+        landed = kids.children.front();
+      else
+        co_await sleep_for(10ms);
     }
     // ...and the victim gives up on the connection without its answer.
     for (int i = 0; i < 3000 && !saw_disconnect; ++i) {
@@ -577,12 +610,9 @@ TEST(zk_fault, a_create_whose_answer_is_lost_with_the_connection_adopts_its_node
     EXPECT_TRUE(co_await got->release());
     reply after = co_await victim_session->get_children(dir);
     EXPECT_TRUE(after.ok() && after.children.empty()) << after.children.size() << " node(s) left after release";
-    auto [bounded, cancel] = with_timeout(context{}, 30s);
-    auto other = co_await mutex::make(observer, name).value().lock(bounded);
-    cancel();
-    EXPECT_TRUE(other) << (other ? "" : std::string(other.error().message()));
-    if (other) {
-      EXPECT_GT(other->token(), got->token());
+    auto other = co_await acquire_within(
+        30s, [&](const context& ctx) { return mutex::make(observer, name).value().lock(ctx); });
+    if (granted_with_newer_token(other, *got)) {
       (void)co_await other->release();
     }
   }());
@@ -599,25 +629,17 @@ TEST(zk_fault, a_create_whose_answer_is_lost_with_the_connection_adopts_its_node
 // watch is not armed yet, is deleted meanwhile too: its watch is sent after
 // the reconnection, answers ZNONODE, and lost() fires then (arming late
 // misses nothing).
-TEST(zk_fault, a_node_deleted_while_its_holder_is_disconnected_fires_lost_on_reconnection) {
+TEST_F(zk_fault, a_node_deleted_while_its_holder_is_disconnected_fires_lost_on_reconnection) {
   ASSERT_TRUE(iptables_usable()) << "this test resets loopback connections with iptables: run it as root "
                                     "(scripts/bootstrap.sh installs iptables)";
   auto ports = ensemble_ports();
   ASSERT_EQ(ports.size(), 3u);
-  // 20 s: the 2/3 rule (13 s) stays far from the few seconds this takes.
-  const std::string victim_uri = ensemble_uri_for({ports[0]}, "session_timeout=20s&connect_timeout=40s");
-  const std::string observer_uri = ensemble_uri_for({ports[1], ports[2]}, "session_timeout=20s&connect_timeout=40s");
   const std::string name = unique_name("watch-reconnect");
-  const std::string base = testing::required_env("WEFT_TEST_ZK_ENSEMBLE");
-  const std::string root = base.substr(base.find('/', base.find("://") + 3));
+  const std::string root = ensemble_root();
 
-  runtime rt(two_workers());
-  auto victim = open_or_fail(victim_uri);
-  auto observer = open_or_fail(observer_uri);
-  ASSERT_NE(victim, nullptr);
-  ASSERT_NE(observer, nullptr);
-  auto victim_session = session_of(victim);
-  auto observer_session = session_of(observer);
+  // 20 s: the 2/3 rule (13 s) stays far from the few seconds this takes.
+  ASSERT_NO_FATAL_FAILURE(
+      open_victim_and_observer(ports, "session_timeout=20s&connect_timeout=40s"));
   auto first = rt.block_on(mutex::make(victim, name + "-a").value().lock(context{}));
   auto second = rt.block_on(mutex::make(victim, name + "-b").value().lock(context{}));
   ASSERT_TRUE(first) << first.error().message();
@@ -634,19 +656,7 @@ TEST(zk_fault, a_node_deleted_while_its_holder_is_disconnected_fires_lost_on_rec
   // connection breaks at once and it cannot reconnect until the rule goes.
   const std::string rule = "INPUT -p tcp -i lo --dport " + ports[0] + " -j REJECT --reject-with tcp-reset";
   ASSERT_EQ(std::system(("iptables -w -I " + rule).c_str()), 0);
-  struct restore {
-    std::string rule;
-    bool active = true;
-    void lift() {
-      if (active) {
-        EXPECT_EQ(std::system(("iptables -w -D " + rule).c_str()), 0);
-      }
-      active = false;
-    }
-    ~restore() {
-      if (active) (void)!std::system(("iptables -w -D " + rule + " 2>/dev/null").c_str());
-    }
-  } restore_guard{rule};
+  iptables_rule_guard restore_guard{rule};
 
   bool saw_disconnect = false;
   rt.block_on([&]() -> task<void> {
@@ -657,22 +667,10 @@ TEST(zk_fault, a_node_deleted_while_its_holder_is_disconnected_fires_lost_on_rec
       if (!saw_disconnect) co_await sleep_for(10ms);
     }
     // Another client deletes the first lease's node meanwhile.
-    const std::string dir = root + "/mutex/" + name + "-a";
-    reply kids = co_await observer_session->get_children(dir);
-    EXPECT_TRUE(kids.ok() && kids.children.size() == 1u) << zerror(kids.rc);
-    if (kids.ok() && !kids.children.empty()) {
-      reply gone = co_await observer_session->remove(dir + "/" + kids.children.front());
-      EXPECT_TRUE(gone.ok()) << zerror(gone.rc);
-    }
+    co_await remove_only_child(*observer_session, root + "/mutex/" + name + "-a");
     // And the third one's, whose watch is not armed yet.
     EXPECT_EQ(victim_session->armed_node_watch_count(), 2u) << "the third lease's watch was armed before the cut";
-    const std::string third_dir = root + "/mutex/" + name + "-c";
-    reply third_kids = co_await observer_session->get_children(third_dir);
-    EXPECT_TRUE(third_kids.ok() && third_kids.children.size() == 1u) << zerror(third_kids.rc);
-    if (third_kids.ok() && !third_kids.children.empty()) {
-      reply gone = co_await observer_session->remove(third_dir + "/" + third_kids.children.front());
-      EXPECT_TRUE(gone.ok()) << zerror(gone.rc);
-    }
+    co_await remove_only_child(*observer_session, root + "/mutex/" + name + "-c");
     co_await sleep_for(300ms);
     // Cut off, the holder cannot know yet (and the 2/3 rule is seconds away).
     EXPECT_FALSE(first->is_lost()) << first->lost_reason();
@@ -682,49 +680,26 @@ TEST(zk_fault, a_node_deleted_while_its_holder_is_disconnected_fires_lost_on_rec
   restore_guard.lift();
 
   rt.block_on([&]() -> task<void> {
-    auto [bounded, cancel] = with_timeout(context{}, 10s);
-    const context lost = first->lost();
-    while (!lost.is_done() && !bounded.is_done()) co_await sleep_for(5ms);
-    cancel();
-    EXPECT_TRUE(first->is_lost()) << "lost() did not fire after the reconnection";
-    EXPECT_NE(first->lost_reason().find("was deleted while held: another ZooKeeper client deleted it"), std::string::npos)
-        << first->lost_reason();
+    co_await expect_lost_by_deletion_within(*first, 10s,
+                                            "lost() did not fire after the reconnection");
     EXPECT_EQ(victim_session->session_id(), session_before) << "the session expired: not a reconnection";
     EXPECT_FALSE(second->is_lost()) << second->lost_reason();
 
     // The second lease's watch survived the reconnection.
-    const std::string dir = root + "/mutex/" + name + "-b";
-    reply kids = co_await observer_session->get_children(dir);
-    EXPECT_TRUE(kids.ok() && kids.children.size() == 1u) << zerror(kids.rc);
-    if (kids.ok() && !kids.children.empty()) {
-      reply gone = co_await observer_session->remove(dir + "/" + kids.children.front());
-      EXPECT_TRUE(gone.ok()) << zerror(gone.rc);
-    }
-    auto [bounded2, cancel2] = with_timeout(context{}, 5s);
-    const context lost2 = second->lost();
-    while (!lost2.is_done() && !bounded2.is_done()) co_await sleep_for(5ms);
-    cancel2();
-    EXPECT_TRUE(second->is_lost()) << "the watch was not re-registered after the reconnection";
-    EXPECT_NE(second->lost_reason().find("was deleted while held: another ZooKeeper client deleted it"), std::string::npos)
-        << second->lost_reason();
+    co_await remove_only_child(*observer_session, root + "/mutex/" + name + "-b");
+    co_await expect_lost_by_deletion_within(
+        *second, 5s, "the watch was not re-registered after the reconnection");
 
     // The third lease's watch is sent once its delay has passed, connected.
-    auto [bounded4, cancel4] = with_timeout(context{}, 20s);
-    const context lost3 = third->lost();
-    while (!lost3.is_done() && !bounded4.is_done()) co_await sleep_for(5ms);
-    cancel4();
-    EXPECT_TRUE(third->is_lost()) << "lost() did not fire for the node deleted before its watch was armed";
-    EXPECT_NE(third->lost_reason().find("was deleted while held: another ZooKeeper client deleted it"), std::string::npos)
-        << third->lost_reason();
+    co_await expect_lost_by_deletion_within(
+        *third, 20s, "lost() did not fire for the node deleted before its watch was armed");
     EXPECT_EQ(victim_session->session_id(), session_before) << "the session expired: not a reconnection";
 
     // Another client takes the first lock with a newer token.
-    auto [bounded3, cancel3] = with_timeout(context{}, 30s);
-    auto next = co_await mutex::make(observer, name + "-a").value().lock(bounded3);
-    cancel3();
-    EXPECT_TRUE(next) << (next ? "" : std::string(next.error().message()));
-    if (next) {
-      EXPECT_GT(next->token(), first->token());
+    auto next = co_await acquire_within(30s, [&](const context& ctx) {
+      return mutex::make(observer, name + "-a").value().lock(ctx);
+    });
+    if (granted_with_newer_token(next, *first)) {
       (void)co_await next->release();
     }
     (void)co_await first->release();

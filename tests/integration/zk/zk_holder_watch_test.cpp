@@ -24,6 +24,10 @@ namespace weft::lock::zk {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::acquire_within;
+using testing::expect_deleted_reason;
+using testing::granted_with_newer_token;
+using testing::lost_within;
 using testing::open_or_fail;
 using testing::standalone_uri;
 using testing::unique_name;
@@ -37,10 +41,12 @@ runtime_options two_workers() {
   return options;
 }
 
-// A raw C client on the standalone server, anonymous like the store.
+// A raw C client on the standalone server, anonymous like the store; it
+// connects when asked.
 class raw_client {
  public:
-  raw_client() {
+  raw_client() = default;
+  void connect() {
     const std::string uri = testing::required_env("WEFT_TEST_ZK");
     const auto hosts_begin = uri.find("://") + 3;
     const auto path_begin = uri.find('/', hosts_begin);
@@ -90,22 +96,12 @@ class raw_client {
   zhandle_t* handle_ = nullptr;
 };
 
-// Waits (at most lost_bound) for the lease's lost() context to end.
-task<bool> lost_within_bound(const lease& held) {
-  const context lost = held.lost();
-  auto [bounded, cancel] = with_timeout(context{}, lost_bound);
-  for (; !lost.is_done() && !bounded.is_done();) co_await sleep_for(5ms);
-  cancel();
-  co_return lost.is_done();
-}
-
-// Acquires through `other` within a bound (a fresh session, as another process).
+// Acquires in the background within a bound (through another store: a fresh
+// session, as another process).
 template <typename Acquire>
-task<result<lease>> acquire_bounded(Acquire acquire) {
-  auto [bounded, cancel] = with_timeout(context{}, 10s);
-  auto got = co_await acquire(bounded);
-  cancel();
-  co_return got;
+join_handle<result<lease>> go_acquire_bounded(Acquire acquire) {
+  return go(
+      [acquire]() -> task<result<lease>> { co_return co_await acquire_within(10s, acquire); });
 }
 
 // Waits (at most lost_bound) until the session's server holds `count` of
@@ -115,38 +111,58 @@ task<bool> armed_within_bound(session& s, std::size_t count) {
   co_return s.armed_node_watch_count() == count;
 }
 
-void expect_deleted_reason(const lease& held) {
-  const std::string reason = held.lost_reason();
-  EXPECT_NE(reason.find("was deleted while held: another ZooKeeper client deleted it"), std::string::npos) << reason;
+// Deletes the node of `held` through the raw client, as a foreign program
+// would, and expects lost() to fire (within lost_bound) with that reason.
+task<void> expect_lost_when_deleted(raw_client& raw, const char* recipe, const std::string& name,
+                                    const lease& held, const char* not_fired) {
+  EXPECT_EQ(raw.delete_entry(recipe, name, held.token()), ZOK);
+  EXPECT_TRUE(co_await lost_within(held, lost_bound)) << not_fired;
+  expect_deleted_reason(held);
 }
 
-TEST(zk_holder_watch, a_deleted_mutex_node_fires_lost_and_the_next_client_gets_a_newer_token) {
-  runtime rt(two_workers());
-  auto store = open_or_fail(standalone_uri("session_timeout=10s"));
-  auto other = open_or_fail(standalone_uri("session_timeout=10s"));
-  ASSERT_NE(store, nullptr);
-  ASSERT_NE(other, nullptr);
+// Each test opens the stores it needs on the standalone server (10 s
+// sessions): ours, another client's (as another process), the raw client.
+class zk_holder_watch : public ::testing::Test {
+ protected:
+  void open_store() {
+    store = open_or_fail(standalone_uri("session_timeout=10s"));
+    ASSERT_NE(store, nullptr);
+  }
+  void open_store_and_other() {
+    store = open_or_fail(standalone_uri("session_timeout=10s"));
+    other = open_or_fail(standalone_uri("session_timeout=10s"));
+    ASSERT_NE(store, nullptr);
+    ASSERT_NE(other, nullptr);
+  }
+  void connect_raw() {
+    raw.connect();
+    ASSERT_TRUE(raw.connected());
+  }
+
+  runtime rt{two_workers()};
+  std::shared_ptr<weft::lock::store> store;
+  std::shared_ptr<weft::lock::store> other;
   raw_client raw;
-  ASSERT_TRUE(raw.connected());
+};
+
+TEST_F(zk_holder_watch, a_deleted_mutex_node_fires_lost_and_the_next_client_gets_a_newer_token) {
+  ASSERT_NO_FATAL_FAILURE(open_store_and_other());
+  ASSERT_NO_FATAL_FAILURE(connect_raw());
   const std::string name = unique_name("watched-mutex");
   rt.block_on([&]() -> task<void> {
     auto held = co_await mutex::make(store, name).value().lock(context{});
     EXPECT_TRUE(held);
     if (!held) co_return;
     // The other client waits in the queue behind the holder.
-    auto next = go([&]() -> task<result<lease>> {
-      co_return co_await acquire_bounded([&](const context& ctx) { return mutex::make(other, name).value().lock(ctx); });
-    });
+    auto next = go_acquire_bounded(
+        [&](const context& ctx) { return mutex::make(other, name).value().lock(ctx); });
     co_await sleep_for(200ms);
     EXPECT_FALSE(held->is_lost());
-    EXPECT_EQ(raw.delete_entry("mutex", name, held->token()), ZOK);
-    EXPECT_TRUE(co_await lost_within_bound(*held)) << "lost() did not fire after the node was deleted";
+    co_await expect_lost_when_deleted(raw, "mutex", name, *held,
+                                      "lost() did not fire after the node was deleted");
     EXPECT_TRUE(held->is_lost());
-    expect_deleted_reason(*held);
     auto got = co_await std::move(next);
-    EXPECT_TRUE(got) << (got ? "" : std::string(got.error().message()));
-    if (got) {
-      EXPECT_GT(got->token(), held->token());
+    if (granted_with_newer_token(got, *held)) {
       EXPECT_FALSE(got->is_lost());
       EXPECT_TRUE(co_await got->release());
     }
@@ -158,57 +174,40 @@ TEST(zk_holder_watch, a_deleted_mutex_node_fires_lost_and_the_next_client_gets_a
   }());
 }
 
-TEST(zk_holder_watch, a_deleted_reader_node_fires_lost_and_a_writer_gets_a_newer_token) {
-  runtime rt(two_workers());
-  auto store = open_or_fail(standalone_uri("session_timeout=10s"));
-  auto other = open_or_fail(standalone_uri("session_timeout=10s"));
-  ASSERT_NE(store, nullptr);
-  ASSERT_NE(other, nullptr);
-  raw_client raw;
-  ASSERT_TRUE(raw.connected());
+TEST_F(zk_holder_watch, a_deleted_reader_node_fires_lost_and_a_writer_gets_a_newer_token) {
+  ASSERT_NO_FATAL_FAILURE(open_store_and_other());
+  ASSERT_NO_FATAL_FAILURE(connect_raw());
   const std::string name = unique_name("watched-reader");
   rt.block_on([&]() -> task<void> {
     auto read = co_await rw_mutex::make(store, name).value().lock_shared(context{});
     EXPECT_TRUE(read);
     if (!read) co_return;
-    EXPECT_EQ(raw.delete_entry("rw_mutex", name, read->token()), ZOK);
-    EXPECT_TRUE(co_await lost_within_bound(*read)) << "lost() did not fire after the reader's node was deleted";
-    expect_deleted_reason(*read);
-    auto write = co_await acquire_bounded([&](const context& ctx) { return rw_mutex::make(other, name).value().lock(ctx); });
-    EXPECT_TRUE(write) << (write ? "" : std::string(write.error().message()));
-    if (write) {
-      EXPECT_GT(write->token(), read->token());
+    co_await expect_lost_when_deleted(raw, "rw_mutex", name, *read,
+                                      "lost() did not fire after the reader's node was deleted");
+    auto write = co_await acquire_within(
+        10s, [&](const context& ctx) { return rw_mutex::make(other, name).value().lock(ctx); });
+    if (granted_with_newer_token(write, *read)) {
       EXPECT_TRUE(co_await write->release());
     }
     (void)co_await read->release();
   }());
 }
 
-TEST(zk_holder_watch, a_deleted_writer_node_fires_lost_and_a_reader_gets_a_newer_token) {
-  runtime rt(two_workers());
-  auto store = open_or_fail(standalone_uri("session_timeout=10s"));
-  auto other = open_or_fail(standalone_uri("session_timeout=10s"));
-  ASSERT_NE(store, nullptr);
-  ASSERT_NE(other, nullptr);
-  raw_client raw;
-  ASSERT_TRUE(raw.connected());
+TEST_F(zk_holder_watch, a_deleted_writer_node_fires_lost_and_a_reader_gets_a_newer_token) {
+  ASSERT_NO_FATAL_FAILURE(open_store_and_other());
+  ASSERT_NO_FATAL_FAILURE(connect_raw());
   const std::string name = unique_name("watched-writer");
   rt.block_on([&]() -> task<void> {
     auto write = co_await rw_mutex::make(store, name).value().lock(context{});
     EXPECT_TRUE(write);
     if (!write) co_return;
-    auto reader = go([&]() -> task<result<lease>> {
-      co_return co_await acquire_bounded(
-          [&](const context& ctx) { return rw_mutex::make(other, name).value().lock_shared(ctx); });
-    });
+    auto reader = go_acquire_bounded(
+        [&](const context& ctx) { return rw_mutex::make(other, name).value().lock_shared(ctx); });
     co_await sleep_for(200ms);
-    EXPECT_EQ(raw.delete_entry("rw_mutex", name, write->token()), ZOK);
-    EXPECT_TRUE(co_await lost_within_bound(*write)) << "lost() did not fire after the writer's node was deleted";
-    expect_deleted_reason(*write);
+    co_await expect_lost_when_deleted(raw, "rw_mutex", name, *write,
+                                      "lost() did not fire after the writer's node was deleted");
     auto read = co_await std::move(reader);
-    EXPECT_TRUE(read) << (read ? "" : std::string(read.error().message()));
-    if (read) {
-      EXPECT_GT(read->token(), write->token());
+    if (granted_with_newer_token(read, *write)) {
       EXPECT_TRUE(co_await read->release());
     }
     (void)co_await write->release();
@@ -217,14 +216,9 @@ TEST(zk_holder_watch, a_deleted_writer_node_fires_lost_and_a_reader_gets_a_newer
 
 // Only the permit whose node was deleted is lost; the other one (same
 // session) stays held, and the waiting client gets the freed permit.
-TEST(zk_holder_watch, a_deleted_permit_fires_lost_for_that_permit_only_and_frees_a_slot) {
-  runtime rt(two_workers());
-  auto store = open_or_fail(standalone_uri("session_timeout=10s"));
-  auto other = open_or_fail(standalone_uri("session_timeout=10s"));
-  ASSERT_NE(store, nullptr);
-  ASSERT_NE(other, nullptr);
-  raw_client raw;
-  ASSERT_TRUE(raw.connected());
+TEST_F(zk_holder_watch, a_deleted_permit_fires_lost_for_that_permit_only_and_frees_a_slot) {
+  ASSERT_NO_FATAL_FAILURE(open_store_and_other());
+  ASSERT_NO_FATAL_FAILURE(connect_raw());
   const std::string name = unique_name("watched-permit");
   rt.block_on([&]() -> task<void> {
     auto sem = semaphore::make(store, name, 2).value();
@@ -235,19 +229,13 @@ TEST(zk_holder_watch, a_deleted_permit_fires_lost_for_that_permit_only_and_frees
     EXPECT_TRUE(second);
     if (!second) co_return;
     // Both permits are held: another client queues.
-    auto waiter = go([&]() -> task<result<lease>> {
-      co_return co_await acquire_bounded([&](const context& ctx) {
-        return semaphore::make(other, name, 2).value().acquire(ctx);
-      });
-    });
+    auto waiter = go_acquire_bounded(
+        [&](const context& ctx) { return semaphore::make(other, name, 2).value().acquire(ctx); });
     co_await sleep_for(200ms);
-    EXPECT_EQ(raw.delete_entry("semaphore", name, first->token()), ZOK);
-    EXPECT_TRUE(co_await lost_within_bound(*first)) << "lost() did not fire after the permit's node was deleted";
-    expect_deleted_reason(*first);
+    co_await expect_lost_when_deleted(raw, "semaphore", name, *first,
+                                      "lost() did not fire after the permit's node was deleted");
     auto third = co_await std::move(waiter);
-    EXPECT_TRUE(third) << (third ? "" : std::string(third.error().message()));
-    if (third) {
-      EXPECT_GT(third->token(), first->token());
+    if (granted_with_newer_token(third, *first)) {
       EXPECT_FALSE(third->is_lost());
     }
     EXPECT_FALSE(second->is_lost()) << second->lost_reason();
@@ -262,14 +250,9 @@ TEST(zk_holder_watch, a_deleted_permit_fires_lost_for_that_permit_only_and_frees
 // A semaphore holder granted with a waiter behind it rewrites its own node
 // (to wake that waiter): the data change consumes its watch, which must be
 // armed again, so a later deletion is still heard.
-TEST(zk_holder_watch, a_permit_that_rewrote_its_node_still_hears_its_deletion) {
-  runtime rt(two_workers());
-  auto store = open_or_fail(standalone_uri("session_timeout=10s"));
-  auto other = open_or_fail(standalone_uri("session_timeout=10s"));
-  ASSERT_NE(store, nullptr);
-  ASSERT_NE(other, nullptr);
-  raw_client raw;
-  ASSERT_TRUE(raw.connected());
+TEST_F(zk_holder_watch, a_permit_that_rewrote_its_node_still_hears_its_deletion) {
+  ASSERT_NO_FATAL_FAILURE(open_store_and_other());
+  ASSERT_NO_FATAL_FAILURE(connect_raw());
   const std::string name = unique_name("rewritten-permit");
   rt.block_on([&]() -> task<void> {
     // The other client holds both permits; `mine` queues first, `later`
@@ -280,19 +263,13 @@ TEST(zk_holder_watch, a_permit_that_rewrote_its_node_still_hears_its_deletion) {
     EXPECT_TRUE(first);
     EXPECT_TRUE(kept);
     if (!first || !kept) co_return;
-    auto mine = go([&]() -> task<result<lease>> {
-      co_return co_await acquire_bounded([&](const context& ctx) {
-        return semaphore::make(store, name, 2).value().acquire(ctx);
-      });
-    });
+    auto mine = go_acquire_bounded(
+        [&](const context& ctx) { return semaphore::make(store, name, 2).value().acquire(ctx); });
     co_await sleep_for(200ms);
     auto s = session_of(store);
     EXPECT_TRUE(co_await armed_within_bound(*s, 1)) << "the queued entry's holder watch was never armed";
-    auto later = go([&]() -> task<result<lease>> {
-      co_return co_await acquire_bounded([&](const context& ctx) {
-        return semaphore::make(other, name, 2).value().acquire(ctx);
-      });
-    });
+    auto later = go_acquire_bounded(
+        [&](const context& ctx) { return semaphore::make(other, name, 2).value().acquire(ctx); });
     co_await sleep_for(200ms);
     const auto holder_events = s->holder_notifications();
     EXPECT_TRUE(co_await first->release());
@@ -305,44 +282,33 @@ TEST(zk_holder_watch, a_permit_that_rewrote_its_node_still_hears_its_deletion) {
     co_await sleep_for(300ms);  // the watchdog arms the watch again
     EXPECT_TRUE(co_await armed_within_bound(*s, 1)) << "the watch was not armed again after the rewrite";
     EXPECT_FALSE(held->is_lost()) << held->lost_reason();
-    EXPECT_EQ(raw.delete_entry("semaphore", name, held->token()), ZOK);
-    EXPECT_TRUE(co_await lost_within_bound(*held)) << "the watch was not armed again after the rewrite";
-    expect_deleted_reason(*held);
+    co_await expect_lost_when_deleted(raw, "semaphore", name, *held,
+                                      "the watch was not armed again after the rewrite");
     auto next = co_await std::move(later);
-    EXPECT_TRUE(next);
-    if (next) {
-      EXPECT_GT(next->token(), held->token());
+    if (granted_with_newer_token(next, *held)) {
       EXPECT_TRUE(co_await next->release());
     }
     EXPECT_TRUE(co_await kept->release());
   }());
 }
 
-TEST(zk_holder_watch, a_deleted_leader_node_fires_lost_and_the_next_candidate_leads_with_a_newer_token) {
-  runtime rt(two_workers());
-  auto store = open_or_fail(standalone_uri("session_timeout=10s"));
-  auto other = open_or_fail(standalone_uri("session_timeout=10s"));
-  ASSERT_NE(store, nullptr);
-  ASSERT_NE(other, nullptr);
-  raw_client raw;
-  ASSERT_TRUE(raw.connected());
+TEST_F(zk_holder_watch,
+       a_deleted_leader_node_fires_lost_and_the_next_candidate_leads_with_a_newer_token) {
+  ASSERT_NO_FATAL_FAILURE(open_store_and_other());
+  ASSERT_NO_FATAL_FAILURE(connect_raw());
   const std::string name = unique_name("watched-leader");
   rt.block_on([&]() -> task<void> {
     auto lead = co_await election::make(store, name).value().campaign(context{}, "alpha");
     EXPECT_TRUE(lead);
     if (!lead) co_return;
-    auto candidate = go([&]() -> task<result<lease>> {
-      co_return co_await acquire_bounded(
-          [&](const context& ctx) { return election::make(other, name).value().campaign(ctx, "beta"); });
+    auto candidate = go_acquire_bounded([&](const context& ctx) {
+      return election::make(other, name).value().campaign(ctx, "beta");
     });
     co_await sleep_for(200ms);
-    EXPECT_EQ(raw.delete_entry("election", name, lead->token()), ZOK);
-    EXPECT_TRUE(co_await lost_within_bound(*lead)) << "lost() did not fire after the leader's node was deleted";
-    expect_deleted_reason(*lead);
+    co_await expect_lost_when_deleted(raw, "election", name, *lead,
+                                      "lost() did not fire after the leader's node was deleted");
     auto next = co_await std::move(candidate);
-    EXPECT_TRUE(next) << (next ? "" : std::string(next.error().message()));
-    if (next) {
-      EXPECT_GT(next->token(), lead->token());
+    if (granted_with_newer_token(next, *lead)) {
       auto seen = co_await election::make(store, name).value().current(context{});
       EXPECT_TRUE(seen && seen->has_value());
       if (seen && seen->has_value()) {
@@ -357,14 +323,12 @@ TEST(zk_holder_watch, a_deleted_leader_node_fires_lost_and_the_next_candidate_le
 // The holder watch is armed lazily: a lease held past holder_watch_delay()
 // has it (create + getChildren + getData, then the delete: 4 requests in
 // all), and its deletion by another client fires lost().
-TEST(zk_holder_watch, a_lease_held_past_the_delay_arms_its_watch_with_one_request_and_hears_its_deletion) {
-  runtime rt(two_workers());
-  auto store = open_or_fail(standalone_uri("session_timeout=10s"));
-  ASSERT_NE(store, nullptr);
+TEST_F(zk_holder_watch,
+       a_lease_held_past_the_delay_arms_its_watch_with_one_request_and_hears_its_deletion) {
+  ASSERT_NO_FATAL_FAILURE(open_store());
   auto s = session_of(store);
   ASSERT_NE(s, nullptr);
-  raw_client raw;
-  ASSERT_TRUE(raw.connected());
+  ASSERT_NO_FATAL_FAILURE(connect_raw());
   const std::string name = unique_name("held-past-delay");
   EXPECT_EQ(s->holder_watch_delay(), 100ms);  // min(100 ms, 10 s / 10)
   rt.block_on([&]() -> task<void> {
@@ -393,9 +357,8 @@ TEST(zk_holder_watch, a_lease_held_past_the_delay_arms_its_watch_with_one_reques
     if (!watched) co_return;
     EXPECT_TRUE(co_await armed_within_bound(*s, 1)) << "the holder watch was never armed";
     EXPECT_FALSE(watched->is_lost()) << watched->lost_reason();
-    EXPECT_EQ(raw.delete_entry("mutex", name, watched->token()), ZOK);
-    EXPECT_TRUE(co_await lost_within_bound(*watched)) << "lost() did not fire after the node was deleted";
-    expect_deleted_reason(*watched);
+    co_await expect_lost_when_deleted(raw, "mutex", name, *watched,
+                                      "lost() did not fire after the node was deleted");
     for (int i = 0; i < 500 && s->node_watch_count() != 0; ++i) co_await sleep_for(10ms);
     EXPECT_EQ(s->node_watch_count(), 0u);
     (void)co_await watched->release();
@@ -405,22 +368,18 @@ TEST(zk_holder_watch, a_lease_held_past_the_delay_arms_its_watch_with_one_reques
 // Deleted before its watch is armed (right after the grant, within the
 // delay): the watch's getData answers ZNONODE when it is sent, and lost()
 // fires then. Arming late misses nothing.
-TEST(zk_holder_watch, a_node_deleted_before_its_watch_is_armed_still_fires_lost) {
-  runtime rt(two_workers());
-  auto store = open_or_fail(standalone_uri("session_timeout=10s"));
-  ASSERT_NE(store, nullptr);
+TEST_F(zk_holder_watch, a_node_deleted_before_its_watch_is_armed_still_fires_lost) {
+  ASSERT_NO_FATAL_FAILURE(open_store());
   auto s = session_of(store);
   ASSERT_NE(s, nullptr);
-  raw_client raw;
-  ASSERT_TRUE(raw.connected());
+  ASSERT_NO_FATAL_FAILURE(connect_raw());
   const std::string name = unique_name("deleted-early");
   rt.block_on([&]() -> task<void> {
     auto held = co_await mutex::make(store, name).value().lock(context{});
     EXPECT_TRUE(held);
     if (!held) co_return;
-    EXPECT_EQ(raw.delete_entry("mutex", name, held->token()), ZOK);
-    EXPECT_TRUE(co_await lost_within_bound(*held)) << "lost() did not fire after the node was deleted";
-    expect_deleted_reason(*held);
+    co_await expect_lost_when_deleted(raw, "mutex", name, *held,
+                                      "lost() did not fire after the node was deleted");
     for (int i = 0; i < 500 && s->node_watch_count() != 0; ++i) co_await sleep_for(10ms);
     EXPECT_EQ(s->node_watch_count(), 0u);
     auto released = co_await held->release();
@@ -431,10 +390,8 @@ TEST(zk_holder_watch, a_node_deleted_before_its_watch_is_armed_still_fires_lost)
 // Our own release deletes the node too: that must not fire lost() (of this
 // lease, or of another one the session holds), and the watch bookkeeping goes
 // back to nothing once the server's deletion event has arrived (no leak).
-TEST(zk_holder_watch, our_own_release_fires_no_lost_and_leaves_no_watch_behind) {
-  runtime rt(two_workers());
-  auto store = open_or_fail(standalone_uri("session_timeout=10s"));
-  ASSERT_NE(store, nullptr);
+TEST_F(zk_holder_watch, our_own_release_fires_no_lost_and_leaves_no_watch_behind) {
+  ASSERT_NO_FATAL_FAILURE(open_store());
   auto s = session_of(store);
   ASSERT_NE(s, nullptr);
   const std::string name = unique_name("own-release");
