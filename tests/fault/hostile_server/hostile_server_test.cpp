@@ -7,20 +7,18 @@
 // lock through a faithful proxy in front of the real server, then switch the
 // proxy to misbehave: the lease must be lost within its TTL (plus the time to
 // notice) and another client must then get the lock.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "child_process.hpp"
+#include "environment.hpp"
 #include "hostile_server.hpp"
 #include "weft/context.hpp"
 #include "weft/lock/mutex.hpp"
@@ -39,6 +37,7 @@ extern "C" const char* __asan_default_options() { return "allocator_may_return_n
 namespace {
 
 using namespace std::chrono_literals;
+using weft::test::env_or_fail;
 using weft::test::hostile_server;
 using mode = hostile_server::mode;
 using steady = std::chrono::steady_clock;
@@ -48,15 +47,6 @@ using steady = std::chrono::steady_clock;
 // timeout the URIs below set to 2 s), the contexts 1.5 s. This bounds hangs,
 // it is not a performance figure.
 constexpr auto hang_bound = 20s;
-
-std::string env_or_fail(const char* name) {
-  const char* value = std::getenv(name);
-  if (!value || !*value) {
-    ADD_FAILURE() << name << " is not set: start the servers with scripts/services.sh start DIR and source DIR/env";
-    return {};
-  }
-  return value;
-}
 
 const char* mode_name(mode m) {
   switch (m) {
@@ -259,63 +249,22 @@ TEST(hostile_server, zk_lease_is_lost_when_the_server_turns_hostile_mid_session)
 
 // ------------------------------------------------------------------ the CLI
 
-struct run_result {
-  int exit_code = -1;
-  std::string err;
-  std::chrono::milliseconds took{0};
-};
-
-std::string read_all(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-run_result run_weft(const std::vector<std::string>& args, const std::string& scratch) {
-  const std::string err = scratch + "/err";
-  const auto start = steady::now();
-  std::cout.flush();  // the child's freopen would flush our buffer into its file
-  std::fflush(nullptr);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::unsetenv("WEFT_STORE");
-    // The weft binary of an asan build: production allocator behaviour too
-    // (see __asan_default_options above).
-    const char* asan = std::getenv("ASAN_OPTIONS");
-    std::string options = std::string(asan ? asan : "") + (asan && *asan ? ":" : "") + "allocator_may_return_null=1";
-    ::setenv("ASAN_OPTIONS", options.c_str(), 1);
-    FILE* e = std::freopen(err.c_str(), "w", stderr);
-    FILE* o = std::freopen("/dev/null", "w", stdout);
-    (void)e;
-    (void)o;
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(WEFT_BINARY));
-    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(WEFT_BINARY, argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  // Bounded: a weft that hangs is killed, and the test fails below.
-  while (::waitpid(pid, &status, WNOHANG) == 0) {
-    if (steady::now() - start > hang_bound + 10s) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-  run_result r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = read_all(err);
-  r.took = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start);
-  return r;
+// Runs the weft binary with `args` (no shell), WEFT_STORE unset, stdout
+// discarded, stderr captured. Bounded: a weft that hangs is killed (exit code
+// -1), and the test fails.
+weft::test::child_result run_weft(const std::vector<std::string>& args, const std::string& scratch) {
+  // The weft binary of an asan build: production allocator behaviour too
+  // (see __asan_default_options above).
+  return weft::test::run_child(WEFT_BINARY, args, scratch,
+                               {.unset_environment = {"WEFT_STORE"},
+                                .asan_options = "allocator_may_return_null=1",
+                                .stdout_path = "/dev/null"},
+                               {.kill_after = hang_bound + 10s});
 }
 
 TEST(hostile_server, weft_lock_cli_fails_cleanly_and_never_runs_the_command) {
-  char pattern[] = "/tmp/weft-hostile-server-XXXXXX";
-  const std::string scratch = ::mkdtemp(pattern);
+  const weft::test::scratch_dir scratch_directory("weft-hostile-server");
+  const std::string& scratch = scratch_directory.path();
   const std::string ran = scratch + "/ran";
   for (mode m : misbehaviours) {
     std::vector<std::unique_ptr<hostile_server>> servers;
@@ -345,15 +294,14 @@ TEST(hostile_server, weft_lock_cli_fails_cleanly_and_never_runs_the_command) {
       }
     }
   }
-  std::filesystem::remove_all(scratch);
 }
 
 // When no server ever answered, the error must say so: sending the user to
 // look for a holder ("see who holds it") is wrong, since nobody holds it, and
 // a duration in the message must not be blank.
 TEST(hostile_server, weft_lock_cli_blames_the_server_not_a_holder_when_no_server_answers) {
-  char pattern[] = "/tmp/weft-hostile-server-XXXXXX";
-  const std::string scratch = ::mkdtemp(pattern);
+  const weft::test::scratch_dir scratch_directory("weft-hostile-server");
+  const std::string& scratch = scratch_directory.path();
   for (mode m : {mode::stall, mode::garbage_binary}) {
     hostile_server server(m);
     for (const std::string& store : {"redis://" + server.address(),
@@ -371,7 +319,6 @@ TEST(hostile_server, weft_lock_cli_blames_the_server_not_a_holder_when_no_server
       }
     }
   }
-  std::filesystem::remove_all(scratch);
 }
 
 }  // namespace

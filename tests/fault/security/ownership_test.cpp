@@ -20,6 +20,7 @@
 
 #include <gtest/gtest.h>
 
+#include "environment.hpp"
 #include "scripts.hpp"
 #include "weft/context.hpp"
 #include "weft/lock/mutex.hpp"
@@ -31,15 +32,7 @@
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string env_or_fail(const char* name) {
-  const char* value = std::getenv(name);
-  if (!value || !*value) {
-    ADD_FAILURE() << name << " is not set: start the servers with scripts/services.sh start DIR and source DIR/env";
-    return {};
-  }
-  return value;
-}
+using weft::test::env_or_fail;
 
 std::string unique_name(const std::string& what) {
   return "weft-ownership-" + what + "-" + std::to_string(::getpid()) + "-" +

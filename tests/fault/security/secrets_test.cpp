@@ -3,54 +3,27 @@
 // must not appear in `weft lock` / `weft status` output or error messages, nor
 // in the command line of the child `weft lock` runs (or of any process it
 // starts). Each case plants a recognisable secret and searches every output.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "child_process.hpp"
+#include "environment.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
-using steady = std::chrono::steady_clock;
-
-std::string env_or_fail(const char* name) {
-  const char* value = std::getenv(name);
-  if (!value || !*value) {
-    ADD_FAILURE() << name << " is not set: start the servers with scripts/services.sh start DIR and source DIR/env";
-    return {};
-  }
-  return value;
-}
-
-std::string read_all(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-class scratch_dir {
- public:
-  scratch_dir() {
-    char pattern[] = "/tmp/weft-secrets-XXXXXX";
-    path_ = ::mkdtemp(pattern);
-  }
-  ~scratch_dir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using weft::test::env_or_fail;
+using weft::test::read_all;
+using weft::test::scratch_dir;
 
 // Every process below `root` (by parent pid), with its command line.
 std::map<pid_t, std::string> descendants(pid_t root) {
@@ -82,9 +55,7 @@ std::map<pid_t, std::string> descendants(pid_t root) {
   return found;
 }
 
-struct run_result {
-  int exit_code = -1;
-  std::string out, err;
+struct run_result : weft::test::child_result {
   std::map<pid_t, std::string> children;  // command lines of weft's descendants, while the child ran
 };
 
@@ -93,43 +64,18 @@ struct run_result {
 // of weft's descendants at that moment.
 run_result run_weft(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
                     const std::string& scratch, const std::string& marker = "") {
-  const std::string out = scratch + "/out", err = scratch + "/err";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::unsetenv("WEFT_STORE");
-    ::unsetenv("WEFT_REDIS_PASSWORD");
-    ::unsetenv("WEFT_ZK_AUTH");
-    for (auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-    FILE* o = std::freopen(out.c_str(), "w", stdout);
-    FILE* e = std::freopen(err.c_str(), "w", stderr);
-    (void)o;
-    (void)e;
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(WEFT_BINARY));
-    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(WEFT_BINARY, argv.data());
-    ::_exit(127);
-  }
   run_result r;
-  const auto start = steady::now();
-  int status = 0;
   bool seen = marker.empty();
-  while (::waitpid(pid, &status, WNOHANG) == 0) {
+  auto look_for_the_marker = [&](pid_t pid) {
     if (!seen && std::filesystem::exists(marker)) {
       r.children = descendants(pid);
       seen = true;
     }
-    if (steady::now() - start > 60s) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(5ms);
-  }
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_all(out);
-  r.err = read_all(err);
+  };
+  static_cast<weft::test::child_result&>(r) = weft::test::run_child(
+      WEFT_BINARY, args, scratch,
+      {.unset_environment = {"WEFT_STORE", "WEFT_REDIS_PASSWORD", "WEFT_ZK_AUTH"}, .set_environment = env},
+      {.kill_after = 60s, .poll_every = 5ms, .while_running = look_for_the_marker});
   return r;
 }
 
@@ -157,7 +103,7 @@ TEST(secrets, redis_password_in_the_uri_is_never_shown) {
   const std::string base = env_or_fail("WEFT_TEST_REDIS_AUTH");
   const std::string password = env_or_fail("WEFT_TEST_REDIS_AUTH_PASSWORD");
   ASSERT_FALSE(base.empty() || password.empty());
-  scratch_dir scratch;
+  scratch_dir scratch("weft-secrets");
   const std::string marker = scratch.path() + "/ran";
   // The right password: the lock works; the child and its descendants never see it.
   auto good = run_weft(lock_args(with_password(base, ":" + password), marker), {}, scratch.path(), marker);
@@ -189,7 +135,7 @@ TEST(secrets, weft_lock_blanks_a_uri_password_out_of_its_own_argv) {
   const std::string base = env_or_fail("WEFT_TEST_REDIS_AUTH");
   const std::string password = env_or_fail("WEFT_TEST_REDIS_AUTH_PASSWORD");
   ASSERT_FALSE(base.empty() || password.empty());
-  scratch_dir scratch;
+  scratch_dir scratch("weft-secrets");
   const std::string marker = scratch.path() + "/ran";
   const std::string own = scratch.path() + "/weft-cmdline";
   // The child copies its parent's (weft's) command line while weft holds the lock.
@@ -207,7 +153,7 @@ TEST(secrets, redis_password_from_the_environment_is_never_shown) {
   const std::string base = env_or_fail("WEFT_TEST_REDIS_AUTH");
   const std::string password = env_or_fail("WEFT_TEST_REDIS_AUTH_PASSWORD");
   ASSERT_FALSE(base.empty() || password.empty());
-  scratch_dir scratch;
+  scratch_dir scratch("weft-secrets");
   const std::string marker = scratch.path() + "/ran";
   auto good = run_weft(lock_args(base, marker), {{"WEFT_REDIS_PASSWORD", password}}, scratch.path(), marker);
   EXPECT_EQ(good.exit_code, 0) << good.err;
@@ -226,7 +172,7 @@ TEST(secrets, redis_password_file_contents_are_never_shown) {
   const std::string base = env_or_fail("WEFT_TEST_REDIS_AUTH");
   const std::string password = env_or_fail("WEFT_TEST_REDIS_AUTH_PASSWORD");
   ASSERT_FALSE(base.empty() || password.empty());
-  scratch_dir scratch;
+  scratch_dir scratch("weft-secrets");
   const std::string marker = scratch.path() + "/ran";
   const std::string file = scratch.path() + "/password";
   std::ofstream(file) << password << "\n";
@@ -246,7 +192,7 @@ TEST(secrets, redis_password_file_contents_are_never_shown) {
 }
 
 TEST(secrets, redis_password_is_not_shown_when_the_server_is_unreachable) {
-  scratch_dir scratch;
+  scratch_dir scratch("weft-secrets");
   const std::string secret = "Unreach-PW-55e0";
   // Port 1 on loopback: nothing listens there.
   for (const std::string& store : {"redis://:" + secret + "@127.0.0.1:1", "redis://weft:" + secret + "@127.0.0.1:1/0"}) {
@@ -271,7 +217,7 @@ TEST(secrets, zk_digest_credentials_are_never_shown) {
   const auto chroot_at = base.find('/', base.find("//") + 2);
   ASSERT_NE(chroot_at, std::string::npos) << base;
   base = base.substr(0, chroot_at) + "/weft-secrets-" + std::to_string(::getpid());
-  scratch_dir scratch;
+  scratch_dir scratch("weft-secrets");
   const std::string marker = scratch.path() + "/ran";
   const std::string secret = "Zk-Digest-PW-2f6a";
   // In the URI.

@@ -2,39 +2,29 @@
 // every recipe: a shared counter file and a fence confirm that no two were
 // inside at once and that tokens strictly rose. Uses the lock tests' helper
 // program (tests/unit/lock/lock_test_helper.cpp) built with the Redis store.
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "child_process.hpp"
+#include "lock_test_helper_checks.hpp"
 #include "redis_test_support.hpp"
 
 namespace {
 
+// Starts every command at once and waits for all; the number that failed.
 int run_helpers(const std::vector<std::vector<std::string>>& commands) {
   std::vector<pid_t> pids;
-  for (const auto& args : commands) {
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    EXPECT_EQ(::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0) << argv[0];
-    pids.push_back(pid);
-  }
+  for (const auto& args : commands)
+    pids.push_back(weft::test::start_child(args.front(), std::vector<std::string>(args.begin() + 1, args.end())));
   int failures = 0;
-  for (pid_t pid : pids) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failures;
-  }
+  for (pid_t pid : pids)
+    if (weft::test::wait_child(pid) != 0) ++failures;
   return failures;
 }
 
@@ -58,15 +48,7 @@ TEST_P(redis_processes, many_processes_exclude_each_other_with_rising_tokens) {
     commands.push_back({WEFT_REDIS_LOCK_TEST_HELPER, "count", uri, recipe, name, std::to_string(iterations), counter,
                         fence, log});
   EXPECT_EQ(run_helpers(commands), 0);
-  std::ifstream counter_file(counter);
-  long total = 0;
-  counter_file >> total;
-  EXPECT_EQ(total, workers * iterations);
-  std::ifstream log_file(log);
-  std::vector<unsigned long long> tokens;
-  for (unsigned long long t; log_file >> t;) tokens.push_back(t);
-  ASSERT_EQ(tokens.size(), static_cast<std::size_t>(workers * iterations));
-  for (std::size_t i = 1; i < tokens.size(); ++i) EXPECT_LT(tokens[i - 1], tokens[i]) << "at " << i;
+  weft::lock::testing::expect_every_count_kept_with_rising_tokens(counter, log, workers * iterations);
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);
 }

@@ -21,22 +21,12 @@
 #include <thread>
 #include <vector>
 
+#include "environment.hpp"
 #include "weft/lock/store.hpp"
 
 extern char** environ;
 
 namespace weft::test {
-
-// The value of a WEFT_TEST_* variable; fails the test when it is absent.
-inline std::string env_or_fail(const char* name) {
-  const char* value = std::getenv(name);
-  if (!value || !*value) {
-    ADD_FAILURE() << name << " is not set: run the tests through scripts/test.sh, or start the servers with "
-                  << "`scripts/services.sh start DIR && source DIR/env`";
-    return {};
-  }
-  return value;
-}
 
 inline int free_port() {
   // Bind port 0, read the port back, close: a small race is acceptable in tests.

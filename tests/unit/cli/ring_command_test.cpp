@@ -105,7 +105,7 @@ TEST(cli_ring, plan_reports_the_moved_fraction_against_the_ideal) {
 
 TEST(cli_ring, plan_json_and_svg_hold_the_same_figures) {
   scratch_dir dir;
-  const auto svg = dir.path() / "plan.svg";
+  const auto svg = std::filesystem::path(dir.path()) / "plan.svg";
   const auto result =
       run_weft(fmt::format("ring plan --algo memento --nodes a,b,c,d,e --remove c --add f --json --svg '{}'", svg.string()));
   ASSERT_EQ(result.exit_code, 0) << result.err;
@@ -119,7 +119,7 @@ TEST(cli_ring, plan_json_and_svg_hold_the_same_figures) {
 
 TEST(cli_ring, plan_lists_moved_keys_of_a_keys_file) {
   scratch_dir dir;
-  const auto keys = dir.path() / "keys";
+  const auto keys = std::filesystem::path(dir.path()) / "keys";
   {
     std::ofstream file(keys);
     for (int i = 0; i < 1000; ++i) file << "k" << i << "\n";
@@ -152,7 +152,7 @@ TEST(cli_ring, stats_prints_balance_and_a_missing_keys_file_exits_66) {
 
 TEST(cli_ring, stats_svg_draws_a_bar_per_node) {
   scratch_dir dir;
-  const auto svg = dir.path() / "stats.svg";
+  const auto svg = std::filesystem::path(dir.path()) / "stats.svg";
   const auto result = run_weft(fmt::format("ring stats --algo jumpback --nodes a,b,c,d --svg '{}'", svg.string()));
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const std::string drawing = read_all(svg);

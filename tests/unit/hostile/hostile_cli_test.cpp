@@ -5,15 +5,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "child_process.hpp"
 #include "hostile_support.hpp"
 
 namespace {
@@ -21,43 +20,12 @@ namespace {
 using weft::hostile::planted_secret;
 using weft::hostile::sandbox;
 
-struct run_result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string read_all(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
+using run_result = weft::test::child_result;
+using weft::test::read_all;
 
 // Runs the weft binary with `args` (no shell), WEFT_STORE unset.
 run_result run_weft(const std::vector<std::string>& args, const std::string& scratch) {
-  const std::string out = scratch + "/out", err = scratch + "/err";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::unsetenv("WEFT_STORE");
-    FILE* o = std::freopen(out.c_str(), "w", stdout);
-    FILE* e = std::freopen(err.c_str(), "w", stderr);
-    (void)o;
-    (void)e;
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(WEFT_BINARY));
-    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(WEFT_BINARY, argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  run_result r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_all(out);
-  r.err = read_all(err);
-  return r;
+  return weft::test::run_child(WEFT_BINARY, args, scratch, {.unset_environment = {"WEFT_STORE"}});
 }
 
 TEST(hostile_cli, bad_invocations_exit_64_with_a_message_and_change_nothing) {

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "child_process.hpp"
+#include "lock_test_helper_checks.hpp"
 #include "lock_test_support.hpp"
 #include "weft/context.hpp"
 #include "weft/lock/election.hpp"
@@ -35,20 +37,10 @@ namespace {
 // A helper process with its stdout on a pipe.
 class helper {
  public:
-  explicit helper(std::vector<std::string> args) {
+  explicit helper(const std::vector<std::string>& args) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return;
-    std::vector<char*> argv;
-    std::string path = WEFT_LOCK_TEST_HELPER;
-    argv.push_back(path.data());
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fds[1], 1);
-      ::execv(path.c_str(), argv.data());
-      ::_exit(127);
-    }
+    pid_ = weft::test::start_child(WEFT_LOCK_TEST_HELPER, args, {.stdout_descriptor = fds[1]});
     ::close(fds[1]);
     out_ = fds[0];
   }
@@ -86,10 +78,9 @@ class helper {
 
   // Waits for the exit status; -1 on a signal.
   int wait() {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
+    const int code = weft::test::wait_child(pid_);
     pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return code;
   }
 
  private:
@@ -115,15 +106,7 @@ TEST_P(processes, many_processes_exclude_each_other_with_rising_tokens) {
     helpers.push_back(std::make_unique<helper>(std::vector<std::string>{
         "count", uri, GetParam(), "shared", std::to_string(iterations), counter, fence, log}));
   for (auto& h : helpers) EXPECT_EQ(h->wait(), 0);
-  std::ifstream counter_file(counter);
-  long total = 0;
-  counter_file >> total;
-  EXPECT_EQ(total, workers * iterations);
-  std::ifstream log_file(log);
-  std::vector<unsigned long long> tokens;
-  for (unsigned long long t; log_file >> t;) tokens.push_back(t);
-  ASSERT_EQ(tokens.size(), static_cast<std::size_t>(workers * iterations));
-  for (std::size_t i = 1; i < tokens.size(); ++i) EXPECT_LT(tokens[i - 1], tokens[i]) << "at " << i;
+  weft::lock::testing::expect_every_count_kept_with_rising_tokens(counter, log, workers * iterations);
 }
 
 INSTANTIATE_TEST_SUITE_P(recipes, processes, ::testing::Values("mutex", "rw_mutex", "semaphore", "election"),
