@@ -612,8 +612,8 @@ command_builder& command_builder::add(std::string_view argument) {
 }
 
 task<result<reply>> connection::call_formatted(std::string command, std::string_view what,
-                                               clock::time_point deadline, bool precise) {
-  auto l = co_await current_link(deadline);
+                                               clock::time_point deadline, bool precise, bool wait_out_backoff) {
+  auto l = co_await current_link(deadline, wait_out_backoff);
   if (!l) co_return fail(std::move(l).error());
   co_return co_await link::exchange(*l, std::move(command), deadline, what, precise);
 }
@@ -626,7 +626,8 @@ task<result<reply>> connection::call(std::vector<std::string> arguments, clock::
   co_return co_await link::exchange(*l, format(arguments), deadline, what, precise);
 }
 
-task<result<std::shared_ptr<connection::link>>> connection::current_link(clock::time_point deadline) {
+task<result<std::shared_ptr<connection::link>>> connection::current_link(clock::time_point deadline,
+                                                                         bool wait_out_backoff) {
   auto self = shared_from_this();
   for (;;) {
     std::shared_ptr<parking> waiter;
@@ -635,17 +636,18 @@ task<result<std::shared_ptr<connection::link>>> connection::current_link(clock::
       std::lock_guard guard(mutex_);
       if (closed_) co_return fail(errc::unreachable, "the redis store was closed");
       if (link_ && !link_->broken.load()) co_return link_;
+      if (next_attempt_ > deadline || (!wait_out_backoff && next_attempt_ > clock::now())) {
+        // The next attempt (ours, or that of the caller already waiting out
+        // the backoff) comes after our deadline: fail now. Redlock calls to a
+        // master that is down must not use up their grant's validity waiting.
+        co_return fail(last_error_.code(), std::string(last_error_.message()) + " (reconnecting with backoff)");
+      }
       if (connecting_) {
         waiter = std::make_shared<parking>();
         connect_waiters_.push_back(waiter);
       } else {
         connecting_ = true;
         not_before = next_attempt_;
-        if (not_before > deadline) {
-          connecting_ = false;
-          co_return fail(last_error_.code(),
-                         std::string(last_error_.message()) + " (reconnecting with backoff)");
-        }
       }
     }
     if (waiter) {

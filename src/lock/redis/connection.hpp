@@ -96,9 +96,12 @@ class connection : public std::enable_shared_from_this<connection> {
   task<result<reply>> call(std::vector<std::string> arguments, clock::time_point deadline,
                            bool precise = false);
   // The same for a command formatted by command_builder; `what` names it in
-  // messages (e.g. "FCALL").
+  // messages (e.g. "FCALL"). Without `wait_out_backoff`, a call made while the
+  // connection is down and waiting to reconnect fails at once instead of
+  // waiting for the next attempt (Redlock releases: a master that is down must
+  // not hold the caller up; its key runs out by its TTL).
   task<result<reply>> call_formatted(std::string command, std::string_view what, clock::time_point deadline,
-                                     bool precise = false);
+                                     bool precise = false, bool wait_out_backoff = true);
 
   // Writes one command without waiting for (or ever looking at) its reply; the
   // next task to read the connection discards the reply. No task is involved,
@@ -135,7 +138,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
  private:
   explicit connection(connection_options options);
-  task<result<std::shared_ptr<link>>> current_link(clock::time_point deadline);
+  task<result<std::shared_ptr<link>>> current_link(clock::time_point deadline, bool wait_out_backoff = true);
   task<result<std::shared_ptr<link>>> open_link(clock::time_point deadline);
 
   connection_options options_;

@@ -237,11 +237,13 @@ class redis_store final : public store {
   const store_options& options() const noexcept { return options_; }
 
   task<result<reply>> eval(std::size_t node_index, const script_ref& script, const std::vector<std::string>& keys,
-                           std::vector<std::string> arguments, clock::time_point deadline, bool precise = false);
-  // Runs the same script on every node at once; one result per node.
+                           std::vector<std::string> arguments, clock::time_point deadline, bool precise = false,
+                           bool wait_out_backoff = true);
+  // Runs the same script on every node at once; one result per node, after
+  // all answered. `wait_out_backoff`: see connection::call_formatted.
   task<std::vector<result<reply>>> eval_all(const script_ref& script, const std::vector<std::string>& keys,
                                             std::vector<std::string> arguments, clock::time_point deadline,
-                                            bool precise = false);
+                                            bool precise = false, bool wait_out_backoff = true);
   // Release (and leave the queue) on every node; true when a quorum confirmed.
   task<result<bool>> release_everywhere(const lock_keys& keys, std::string mode, std::string owner,
                                         std::string member, std::string notify);
@@ -257,8 +259,9 @@ class redis_store final : public store {
   };
   static task<void> eval_into(std::shared_ptr<redis_store> store, std::shared_ptr<gather> into, std::size_t index,
                               const script_ref* script, std::vector<std::string> keys,
-                              std::vector<std::string> arguments, clock::time_point deadline, bool precise) {
-    auto r = co_await store->eval(index, *script, keys, std::move(arguments), deadline, precise);
+                              std::vector<std::string> arguments, clock::time_point deadline, bool precise,
+                              bool wait_out_backoff) {
+    auto r = co_await store->eval(index, *script, keys, std::move(arguments), deadline, precise, wait_out_backoff);
     bool last = false;
     {
       std::lock_guard guard(into->mutex);
@@ -613,7 +616,7 @@ std::uint64_t redis_store::floor_of(const std::string& prefix) {
 
 task<result<reply>> redis_store::eval(std::size_t node_index, const script_ref& script,
                                       const std::vector<std::string>& keys, std::vector<std::string> arguments,
-                                      clock::time_point deadline, bool precise) {
+                                      clock::time_point deadline, bool precise, bool wait_out_backoff) {
   auto& n = nodes_[node_index];
   enum class how { function, sha, text };
   auto command = [&](how way) {
@@ -632,7 +635,8 @@ task<result<reply>> redis_store::eval(std::size_t node_index, const script_ref& 
     return std::move(out).take();
   };
   auto send = [&](how way) {
-    return n.commands->call_formatted(command(way), way == how::function ? "FCALL" : "EVALSHA", deadline, precise);
+    return n.commands->call_formatted(command(way), way == how::function ? "FCALL" : "EVALSHA", deadline, precise,
+                                      wait_out_backoff);
   };
   auto starts = [](const reply& r, const char* prefix) { return r.is_error() && r.text.rfind(prefix, 0) == 0; };
   how way = !script.function.empty() && n.functions->load(std::memory_order_relaxed) ? how::function : how::sha;
@@ -661,17 +665,18 @@ task<result<reply>> redis_store::eval(std::size_t node_index, const script_ref& 
 
 task<std::vector<result<reply>>> redis_store::eval_all(const script_ref& script, const std::vector<std::string>& keys,
                                                        std::vector<std::string> arguments,
-                                                       clock::time_point deadline, bool precise) {
+                                                       clock::time_point deadline, bool precise,
+                                                       bool wait_out_backoff) {
   std::vector<result<reply>> out;
   if (nodes_.size() == 1) {
-    out.push_back(co_await eval(0, script, keys, std::move(arguments), deadline, precise));
+    out.push_back(co_await eval(0, script, keys, std::move(arguments), deadline, precise, wait_out_backoff));
     co_return out;
   }
   auto g = std::make_shared<gather>();
   g->results.resize(nodes_.size());
   g->remaining = nodes_.size();
   auto self = std::static_pointer_cast<redis_store>(shared_from_this());
-  for (std::size_t i = 0; i < nodes_.size(); ++i) spawn(eval_into(self, g, i, &script, keys, arguments, deadline, precise));
+  for (std::size_t i = 0; i < nodes_.size(); ++i) spawn(eval_into(self, g, i, &script, keys, arguments, deadline, precise, wait_out_backoff));
   (void)co_await g->done.park(clock::time_point::max());
   std::lock_guard guard(g->mutex);
   for (auto& r : g->results) out.push_back(std::move(*r));
@@ -682,7 +687,10 @@ task<result<bool>> redis_store::release_everywhere(const lock_keys& keys, std::s
                                                    std::string member, std::string notify) {
   auto deadline = clock::now() + options_.call_timeout;
   std::vector<std::string> arguments{std::move(mode), std::move(owner), std::move(member), std::move(notify)};
-  auto results = co_await eval_all(release_ref(), keys.declared, std::move(arguments), deadline);
+  // A master that is down (waiting to reconnect) is not waited for: its key
+  // runs out by its TTL, and a release must not stall while a minority is down.
+  auto results = co_await eval_all(release_ref(), keys.declared, std::move(arguments), deadline, false,
+                                   /*wait_out_backoff=*/nodes_.size() == 1);
   std::size_t answered = 0;
   std::size_t held = 0;
   error last(errc::unreachable, "no redis server answered");

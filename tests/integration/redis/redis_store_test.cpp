@@ -13,6 +13,7 @@
 #include <hiredis/hiredis.h>
 
 #include "redis_test_support.hpp"
+#include "connection.hpp"
 #include "scripts.hpp"
 #include "weft/context.hpp"
 #include "weft/go.hpp"
@@ -376,6 +377,43 @@ TEST_F(redis_store, unreachable_server_is_a_clear_error) {
       EXPECT_EQ(a.error().code(), errc::unreachable);
       EXPECT_NE(std::string(a.error().message()).find("cannot connect"), std::string::npos) << a.error().message();
     }
+  }());
+}
+
+// A Redlock release does not wait for a master that is down: a call that
+// may not wait out the reconnect backoff fails at once, while one that may
+// waits only when the next attempt comes before its deadline.
+TEST(redis_connection, a_call_that_may_not_wait_out_the_backoff_fails_at_once) {
+  namespace detail = weft::lock::redis_detail;
+  weft::runtime rt;
+  const int port = weft::test::free_port();
+  detail::connection_options options;
+  options.where.port = port;
+  options.backoff_min = 30s;  // far beyond every deadline below
+  options.backoff_max = 30s;
+  auto connection = detail::connection::make(options);
+  rt.block_on([&]() -> task<void> {
+    auto ping = [] { return std::string("*1\r\n$4\r\nPING\r\n"); };
+    auto first = co_await connection->call_formatted(ping(), "PING", weft::clock::now() + 5s);
+    EXPECT_FALSE(first);  // refused: the backoff starts
+    if (first) co_return;
+    EXPECT_EQ(first.error().code(), errc::unreachable);
+    // A far deadline: without permission to wait, it must not.
+    const auto before = std::chrono::steady_clock::now();
+    auto without_waiting = co_await connection->call_formatted(ping(), "PING", weft::clock::now() + 60s, false, false);
+    EXPECT_FALSE(without_waiting);
+    if (!without_waiting) {
+      EXPECT_NE(std::string(without_waiting.error().message()).find("reconnecting with backoff"), std::string::npos)
+          << without_waiting.error().message();
+    }
+    // A deadline before the next attempt: failing at once is all it can do.
+    auto bounded = co_await connection->call_formatted(ping(), "PING", weft::clock::now() + 1s);
+    EXPECT_FALSE(bounded);
+    if (!bounded) {
+      EXPECT_NE(std::string(bounded.error().message()).find("reconnecting with backoff"), std::string::npos)
+          << bounded.error().message();
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - before, 20s) << "a call waited for the 30 s backoff";
   }());
 }
 

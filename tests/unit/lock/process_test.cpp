@@ -110,7 +110,7 @@ TEST_P(processes, many_processes_exclude_each_other_with_rising_tokens) {
 }
 
 INSTANTIATE_TEST_SUITE_P(recipes, processes, ::testing::Values("mutex", "rw_mutex", "semaphore", "election"),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& test_param) { return test_param.param; });
 
 TEST(file_store_faults, a_killed_holder_frees_the_lock_at_once) {
   temp_dir dir;
