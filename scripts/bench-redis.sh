@@ -63,14 +63,16 @@ section=$(mktemp)
   echo "## Redis lock store (\`redis://\`)"
   echo
   echo "Measured by \`scripts/bench-redis.sh\` ($(date -u +%Y-%m-%d), $(nproc) cores, load average"
-  echo "$(cut -d' ' -f1-3 /proc/loadavg) at the end: the machine was shared with other builds and"
-  echo "tests, so absolute figures are inflated and noisy; the ratios come from interleaved runs),"
+  echo "$(cut -d' ' -f1-3 /proc/loadavg) at the end; on a shared machine absolute figures are inflated"
+  echo "and noisy, so the ratios come from interleaved runs),"
   echo "redis-server $(redis-server --version | sed -E 's/.*v=([0-9.]+).*/\1/') on loopback, persistence off. Each figure is"
   echo "the median over $runs runs; each run interleaves $rounds rounds of $per_round acquire+release"
   echo "pairs per case so that background load hits every case alike. Release build."
   echo "weft runs on a runtime of 1 worker and of 2 workers."
   echo
   echo "### Uncontended acquire + release (one client)"
+  echo
+  echo "![redis:// acquire + release against the floor and the other clients](bench-redis.svg)"
   echo
   echo "| case | median µs | p99 µs | × floor |"
   echo "|---|---|---|---|"
@@ -167,8 +169,17 @@ section=$(mktemp)
   echo "<!-- redis:end -->"
 } > "$section"
 
-doc=docs/BENCHMARKS.md
 mkdir -p docs
+{
+  printf 'floor: two raw hiredis round trips\t%s\tfloor\n' "$floor"
+  printf "the seed's SETNX + DEL (unsafe)\t%s\tpeer\n" "$naive"
+  for w in 1 2; do printf 'weft redis:// mutex, %s worker(s)\t%s\tweft\n' "$w" "$(value "w${w}_weft_median")"; done
+  printf 'redis-py Lock\t%s\tpeer\n' "$redispy"
+} | /usr/bin/python3 scripts/bar-chart.py --out docs/bench-redis.svg --unit µs \
+  --title "Redis lock: acquire + release, uncontended (median, shorter is better)" \
+  --subtitle "scripts/bench-redis.sh, $(date -u +%Y-%m-%d), redis-server on loopback, medians of $runs runs"
+
+doc=docs/BENCHMARKS.md
 [[ -f $doc ]] || printf '# Benchmarks\n' > "$doc"
 if grep -q '<!-- redis:begin -->' "$doc"; then
   awk -v file="$section" '

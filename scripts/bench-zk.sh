@@ -149,9 +149,9 @@ section=$(mktemp)
   echo "  still queued or held min(100 ms, session timeout / 10) after its create, never waited for:"
   echo "  these short holds send none ($(value weft_holder_notifications "$synced") holder-watch notifications per acquisition);"
   echo "  a lease held longer costs one more request, and its release one notification back to it."
-  echo "- **A hand-off is one watch notification plus one read**: the next waiter's \`exists\` watch"
+  echo "- **A hand-off is one watch notification plus one read**: the next waiter's \`getData\` watch"
   echo "  on its predecessor fires, it sends one getChildren, and it holds the lock; nobody else"
-  echo "  hears anything. A contended acquisition sends 5 requests (create, getChildren, exists +"
+  echo "  hears anything. A contended acquisition sends 5 requests (create, getChildren, getData +"
   echo "  watch, getChildren after the notification, delete) whatever the number of waiters, plus"
   echo "  the holder watch's getData (6) when it queued and held longer than the holder-watch delay;"
   echo "  the 8 and 64 rows show the count and one notification per hand-off (checked"
@@ -165,13 +165,26 @@ section=$(mktemp)
   echo "  1-worker row shows what the default runtime's other worker costs when it competes with them"
   echo "  for $(nproc) cores."
   echo
+  echo "![zk:// acquire + release against the floor and kazoo](bench-zk.svg)"
+  echo
   table "$synced" "ZooKeeper defaults (forceSync=yes: an fsync per write)"
   table "$unsynced" "forceSync=no (no fsync: the clients' own cost)"
   echo "<!-- zk:end -->"
 } > "$section"
 
-doc=docs/BENCHMARKS.md
 mkdir -p docs
+# The picture: the uncontended medians of both server configurations.
+for sync in yes no; do
+  f=$synced
+  [[ $sync == no ]] && f=$unsynced
+  printf 'forceSync=%s: raw C floor (3 round trips)\t%s\tfloor\n' "$sync" "$(value floor_median "$f")"
+  printf 'forceSync=%s: weft zk:// mutex\t%s\tweft\n' "$sync" "$(value weft_median "$f")"
+  printf 'forceSync=%s: kazoo Lock\t%s\tpeer\n' "$sync" "$(value kazoo_median "$f")"
+done | "$python" scripts/bar-chart.py --out docs/bench-zk.svg --unit µs \
+  --title "ZooKeeper lock: acquire + release, uncontended (median, shorter is better)" \
+  --subtitle "scripts/bench-zk.sh, $(date -u +%Y-%m-%d), standalone ZooKeeper on loopback, medians of $runs runs"
+
+doc=docs/BENCHMARKS.md
 [[ -f $doc ]] || printf '# Benchmarks\n\n' > "$doc"
 if grep -q '<!-- zk:begin -->' "$doc"; then
   awk -v file="$section" '
