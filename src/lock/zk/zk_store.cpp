@@ -529,7 +529,9 @@ task<result<lease>> zk_store::acquire(acquire_request request, context ctx) {
         session_->remove_watch(slot);
         slot.path = dir + "/" + entries[d.watch_index].name;
         session_->add_watch(slot);
-        reply there = co_await session_->exists(slot.path, true);
+        // getData, not exists: on a predecessor already gone, exists would
+        // leave a watch for its (never coming) creation on the server.
+        reply there = co_await session_->get(slot.path, true);
         if (there.rc == ZNONODE) {
           session_->remove_watch(slot);  // already gone: look again
           watch_children = false;
