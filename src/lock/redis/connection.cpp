@@ -561,7 +561,7 @@ task<void> connection::wait_reading(std::shared_ptr<parking> slot, clock::time_p
   co_await link::pump(std::move(l), std::move(slot), deadline);
 }
 
-task<void> connection::stop_reading() {
+task<void> connection::stop_reading(clock::time_point deadline) {
   std::shared_ptr<link> l;
   {
     std::lock_guard guard(mutex_);
@@ -578,7 +578,7 @@ task<void> connection::stop_reading() {
   }
   link::signal_all(failed);
   while (!exited->signalled()) {
-    (void)co_await exited->park(clock::time_point::max());
+    if (co_await exited->park(deadline) == parking::outcome::timed_out) co_return;
     exited->reset();
   }
 }

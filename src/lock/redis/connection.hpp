@@ -124,8 +124,10 @@ class connection : public std::enable_shared_from_this<connection> {
   task<void> wait_reading(std::shared_ptr<parking> slot, clock::time_point deadline);
   // Ends that task: shuts the connection down (the next start_reading
   // reconnects) and waits until the task has finished, so that no task is
-  // left parked on the connection when nobody needs pushes.
-  task<void> stop_reading();
+  // left parked on the connection when nobody needs pushes; but no longer
+  // than `deadline`, so that a caller (an acquire that already holds its
+  // lease) never hangs on a reader that does not come back.
+  task<void> stop_reading(clock::time_point deadline);
 
   // Closes the socket; pending calls fail with errc::unreachable.
   void close() noexcept;

@@ -772,7 +772,10 @@ task<void> redis_store::leave_events() {
     last = --interest_ == 0;
   }
   if (!last || !options_.redlock) co_return;
-  for (auto& n : nodes_) co_await n.events->stop_reading();
+  // One deadline for all: a Redlock acquire that already holds its lease
+  // returns within a call timeout whatever its subscriber links do.
+  const auto deadline = clock::now() + options_.call_timeout;
+  for (auto& n : nodes_) co_await n.events->stop_reading(deadline);
 }
 
 task<result<std::optional<lease>>> redis_store::take_handoff(std::shared_ptr<redis_store> self,
