@@ -183,21 +183,34 @@ TEST(io, readable_on_a_closed_fd_is_an_io_error) {
   EXPECT_EQ(r.error().code(), errc::io);
 }
 
+// A listening socket on an ephemeral loopback port.
+struct loopback_listener {
+  int fd = -1;
+  std::uint16_t port = 0;
+};
+loopback_listener listen_on_loopback(int backlog) {
+  loopback_listener out;
+  out.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::bind(out.fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  EXPECT_EQ(::listen(out.fd, backlog), 0);
+  socklen_t length = sizeof address;
+  ::getsockname(out.fd, reinterpret_cast<sockaddr*>(&address), &length);
+  out.port = ntohs(address.sin_port);
+  return out;
+}
+
 // A loopback listener on an ephemeral port, accepting on its own thread.
 struct echo_server {
   int listener = -1;
   std::uint16_t port = 0;
   std::thread thread;
   echo_server() {
-    listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-    EXPECT_EQ(::listen(listener, 8), 0);
-    socklen_t length = sizeof address;
-    ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
-    port = ntohs(address.sin_port);
+    const auto bound = listen_on_loopback(8);
+    listener = bound.fd;
+    port = bound.port;
     thread = std::thread([this] {
       const int connection = ::accept(listener, nullptr, nullptr);
       if (connection < 0) return;
@@ -301,19 +314,12 @@ TEST(tcp_stream, read_returns_zero_when_the_peer_closes) {
 // its server's restart this way.)
 TEST(tcp_stream, read_sees_the_close_that_came_in_one_event_with_the_last_bytes) {
   runtime rt({.workers = 1});  // the only worker is busy while both arrive
-  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  ASSERT_EQ(::listen(listener, 1), 0);
-  socklen_t length = sizeof address;
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+  const auto listener = listen_on_loopback(1);
   rt.block_on([&]() -> task<> {
-    auto connection = co_await tcp_stream::connect("127.0.0.1", ntohs(address.sin_port), 2s);
+    auto connection = co_await tcp_stream::connect("127.0.0.1", listener.port, 2s);
     EXPECT_TRUE(connection);
     if (!connection) co_return;
-    const int peer = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);  // queued already
+    const int peer = ::accept4(listener.fd, nullptr, nullptr, SOCK_CLOEXEC);  // queued already
     EXPECT_GE(peer, 0);
     std::array<std::byte, 16> buffer{};
     auto nothing = co_await connection->read(buffer, 20ms);  // the socket is now known empty
@@ -332,7 +338,7 @@ TEST(tcp_stream, read_sees_the_close_that_came_in_one_event_with_the_last_bytes)
       EXPECT_EQ(*end, 0u);
     }
   }());
-  ::close(listener);
+  ::close(listener.fd);
 }
 
 TEST(tcp_stream, connect_to_a_closed_port_is_unreachable) {
