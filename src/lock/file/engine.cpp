@@ -1256,6 +1256,10 @@ void file_engine::watcher_loop() {
 }
 
 void file_engine::keeper_loop() {
+  // mark_lost below can drop the last reference to a lease, and with it the
+  // last one to this engine: its destructor then runs on this thread (and
+  // detaches it), so the loop must not touch a member afterwards.
+  const std::weak_ptr<file_engine> alive = weak_from_this();
   std::unique_lock guard(mutex_);
   while (!stopping_) {
     std::int64_t now = boot_now();
@@ -1311,6 +1315,7 @@ void file_engine::keeper_loop() {
       if (!reason.empty()) {
         if (held) {
           mark_lost(who, reason);
+          if (alive.expired()) return;  // the engine is gone (see above)
         } else {
           // A waiter that fell behind may have been evicted; examine() will tell.
           post({command::kind::examine, who});
